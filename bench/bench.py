@@ -1,0 +1,153 @@
+"""pactdocs benchmark: prints documents per second and the time of the full matrix.
+
+Not a test: run it with `make bench` (or `python bench/bench.py [--repeat N]`). Each figure is the
+median of N runs (default 3); the machine is noisy. Results go to bench/results.json.
+
+Measures:
+  cold      full matrix (27 Member States x 24 languages x 3 parts x PDF+DOCX) into an empty folder
+  jobs1     the same with --jobs 1 (speed-up = jobs1 / cold)
+  rerun     the same command again, nothing changed
+  single    one Member State, one language, both formats, as a fresh shell command
+  engines   WeasyPrint alone and python-docx alone on the same documents vs the pipeline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACTDOCS = [sys.executable, "-m", "pactdocs.cli"]
+LETTER = "pact-implementation"
+
+
+def run(args: list[str], out: Path) -> tuple[float, dict]:
+    started = time.perf_counter()
+    proc = subprocess.run([*PACTDOCS, "--project", str(ROOT), "merge", LETTER, *args,
+                           "--out", str(out), "--quiet"], capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"pactdocs failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    return seconds, manifest
+
+
+def median_of(repeat: int, fn) -> tuple[float, list[float]]:  # type: ignore[no-untyped-def]
+    times = [fn() for _ in range(repeat)]
+    return statistics.median(times), times
+
+
+def engines(samples: int) -> dict[str, float]:
+    """Return seconds per document: pipeline writers vs the engines alone on the same input."""
+    from docx import Document as DocxDocument
+    from weasyprint import HTML
+
+    from pactdocs.compose import Composer, Project
+    from pactdocs.writers import get_writer
+
+    project = Project(ROOT)
+    letter = project.letter(LETTER)
+    composer = Composer(project, letter, project.registry())
+    doc = composer.compose(letter.part("letter"), "AT", "de")
+    pdf, docx, html = get_writer("pdf"), get_writer("docx"), get_writer("html")
+    pdf.write(doc), docx.write(doc)  # warm up
+    markup = html.write(doc).decode()
+
+    def timed(fn) -> float:  # type: ignore[no-untyped-def]
+        values = []
+        for _ in range(samples):
+            t = time.perf_counter()
+            fn()
+            values.append(time.perf_counter() - t)
+        return statistics.median(values)
+
+    def bare_docx() -> None:
+        d = DocxDocument()
+        for line in doc.plain_text().splitlines():
+            d.add_paragraph(line)
+        d.save(tempfile.SpooledTemporaryFile())
+
+    base_url = str(ROOT / "letter_templates" / "_style") + "/"
+    return {
+        "compose_s": timed(lambda: composer.compose(letter.part("letter"), "AT", "de")),
+        "pipeline_pdf_s": timed(lambda: pdf.write(doc)),
+        "weasyprint_alone_s": timed(lambda: HTML(string=markup, base_url=base_url).write_pdf()),
+        "pipeline_docx_s": timed(lambda: docx.write(doc)),
+        "python_docx_alone_s": timed(bare_docx),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
+    parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="pactdocs-bench-"))
+    results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                                 "platform": platform.platform()}, "repeat": args.repeat}
+    try:
+        def cold(extra: list[str]) -> float:
+            out = work / "cold"
+            shutil.rmtree(out, ignore_errors=True)
+            seconds, manifest = run(["--lang", "all", *extra], out)
+            results["documents"] = len(manifest["documents"])
+            return seconds
+
+        print("full matrix, cold ...", flush=True)
+        results["cold_s"], results["cold_runs"] = median_of(args.repeat, lambda: cold([]))
+        results["documents_per_s"] = results["documents"] / results["cold_s"]
+        print(f"  {results['documents']} documents in {results['cold_s']:.1f} s "
+              f"({results['documents_per_s']:.1f} documents/s)")
+        results["peak_worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"  peak memory of one process: {results['peak_worker_rss_mb']:.0f} MB")
+
+        print("rerun, nothing changed ...", flush=True)
+        results["rerun_s"], results["rerun_runs"] = median_of(
+            args.repeat, lambda: run(["--lang", "all"], work / "cold")[0])
+        print(f"  {results['rerun_s']:.2f} s")
+
+        if not args.skip_jobs1:
+            print("full matrix, cold, --jobs 1 ...", flush=True)
+            results["jobs1_s"], results["jobs1_runs"] = median_of(
+                max(1, args.repeat - 2), lambda: cold(["--jobs", "1"]))
+            results["speedup_jobs2_vs_jobs1"] = results["jobs1_s"] / results["cold_s"]
+            print(f"  {results['jobs1_s']:.1f} s: speed-up with 2 jobs "
+                  f"{results['speedup_jobs2_vs_jobs1']:.2f}x")
+
+        def single() -> float:
+            out = work / "single"
+            shutil.rmtree(out, ignore_errors=True)
+            return run(["--to", "AT", "--lang", "de"], out)[0]
+
+        print("one Member State, one language, from the shell ...", flush=True)
+        results["single_s"], results["single_runs"] = median_of(args.repeat, single)
+        print(f"  {results['single_s']:.2f} s")
+
+        print("engines alone vs the pipeline (one 2-page letter) ...", flush=True)
+        e = engines(samples=15)
+        results["engines"] = e
+        results["pdf_overhead_ratio"] = e["pipeline_pdf_s"] / e["weasyprint_alone_s"]
+        results["docx_vs_bare_python_docx_ratio"] = e["pipeline_docx_s"] / e["python_docx_alone_s"]
+        print(f"  compose {e['compose_s'] * 1000:.1f} ms, PDF {e['pipeline_pdf_s'] * 1000:.1f} ms vs "
+              f"WeasyPrint alone {e['weasyprint_alone_s'] * 1000:.1f} ms "
+              f"({results['pdf_overhead_ratio']:.2f}x), DOCX {e['pipeline_docx_s'] * 1000:.1f} ms vs "
+              f"bare python-docx {e['python_docx_alone_s'] * 1000:.1f} ms "
+              f"({results['docx_vs_bare_python_docx_ratio']:.2f}x)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("written bench/results.json")
+
+
+if __name__ == "__main__":
+    main()

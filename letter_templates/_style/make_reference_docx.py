@@ -1,0 +1,85 @@
+"""Regenerate reference.docx: the named styles every pactdocs DOCX is built from.
+
+Run from the repository root: ``.venv/bin/python letter_templates/_style/make_reference_docx.py``.
+Times New Roman is metric-compatible with the PDF's Liberation Serif, so both paginate alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+HERE = Path(__file__).resolve().parent
+FONT = "Times New Roman"
+
+# name: (size pt, bold, italic, alignment, space before pt, space after pt)
+PARAGRAPH_STYLES = {
+    "Letterhead": (10, False, False, "left", 0, 0),
+    "Letterhead Title": (11, True, False, "left", 0, 0),
+    "Letterhead Function": (10, False, True, "left", 3, 24),
+    "Place Date": (12, False, False, "right", 0, 4),
+    "Reference": (10, False, False, "left", 0, 24),
+    "Salutation": (12, False, False, "left", 0, 12),
+    "Body Text": (12, False, False, "justify", 0, 10),
+    "Body Heading": (12, True, False, "left", 12, 6),
+    "Closing": (12, False, False, "left", 12, 48),
+    "Signature": (12, False, False, "left", 0, 24),
+    "Enclosures": (10, False, False, "left", 0, 0),
+    "CC": (10, False, False, "left", 0, 0),
+    "Addressee": (11, False, False, "left", 0, 0),
+    "Annex Title": (13, True, False, "center", 0, 4),
+    "Annex Subtitle": (12, True, False, "center", 0, 20),
+    "Table Header": (10, True, False, "left", 2, 2),
+    "Table Text": (10, False, False, "left", 2, 2),
+    "Draft Mark": (11, True, False, "right", 0, 0),
+    "Page Number": (9, False, False, "right", 6, 0),
+}
+ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "right": WD_ALIGN_PARAGRAPH.RIGHT,
+         "center": WD_ALIGN_PARAGRAPH.CENTER, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}
+
+
+def main() -> None:
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(22), Mm(25)
+    section.left_margin, section.right_margin = Mm(25), Mm(20)
+    section.footer_distance = Mm(10)
+    normal = doc.styles["Normal"]
+    normal.font.name, normal.font.size = FONT, Pt(12)
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+    for name, (size, bold, italic, align, before, after) in PARAGRAPH_STYLES.items():
+        try:
+            style = doc.styles[name]
+        except KeyError:
+            style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = normal
+        style.quick_style = True
+        style.font.size, style.font.bold, style.font.italic = Pt(size), bold, italic
+        fmt = style.paragraph_format
+        fmt.alignment = ALIGN[align]
+        fmt.space_before, fmt.space_after = Pt(before), Pt(after)
+        if name == "Draft Mark":
+            style.font.color.rgb = RGBColor(0xC0, 0, 0)
+        if name in ("Closing", "Table Header"):
+            fmt.keep_with_next = True
+    for name in ("List Number", "List Bullet"):
+        style = doc.styles[name]
+        style.font.size = Pt(12)
+        style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        style.paragraph_format.space_after = Pt(6)
+    doc.core_properties.author = "pactdocs"
+    doc.core_properties.title = "pactdocs reference styles"
+    doc.save(HERE / "reference.docx")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""``pactdocs check``: everything that can be wrong before a batch starts."""
+
+from __future__ import annotations
+
+import ctypes.util
+
+from .compose import Composer, Project
+from .errors import PactdocsError
+from .i18n import check_catalogs
+from .languages import OFFICIAL
+from .letters import list_letters
+
+
+def check_project(project: Project) -> list[PactdocsError]:
+    """Return every problem of the project: registries, letters, templates, catalogs, system."""
+    problems: list[PactdocsError] = []
+    try:
+        registry = project.registry()
+    except PactdocsError as exc:
+        return [exc]
+    problems.extend(registry.problems)
+    for name in list_letters(project.templates):
+        try:
+            letter = project.letter(name)
+        except PactdocsError as exc:
+            problems.append(exc)
+            continue
+        for ref, kind, known in ((letter.signatory, "signatory", registry.signatories),
+                                 (letter.recipients, "recipients group", registry.groups),
+                                 (letter.cc, "cc group", registry.groups)):
+            if ref not in known:
+                from .errors import TemplateError, did_you_mean
+
+                problems.append(TemplateError(f"unknown {kind} '{ref}'", letter.location,
+                                              did_you_mean(ref, list(known))))
+        problems.extend(Composer(project, letter, registry).check_templates())
+    try:
+        problems.extend(check_catalogs(project, list(OFFICIAL)))
+    except PactdocsError as exc:
+        problems.append(exc)
+    if ctypes.util.find_library("harfbuzz-subset") is None:
+        problems.append(PactdocsError(
+            "libharfbuzz-subset is not installed: PDFs are about 3x slower to write",
+            hint="install the Debian package libharfbuzz-subset0 (make setup does)"))
+    return problems

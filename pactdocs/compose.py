@@ -1,0 +1,551 @@
+"""Compose: registries + a letter's templates + catalogs → one :class:`~pactdocs.model.Document`.
+
+Templates run in Jinja2's sandbox with undefined variables as errors. Every message a template or
+the frame uses goes through :meth:`Composer.translate`, which records a :class:`Segment` with its
+translation status and leaves an invisible marker in the output, so the body parser can give each
+block the status of the messages it holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+
+from .catalogs import Catalog, load_catalog, read_template
+from .errors import Location, PactdocsError, RenderError, TemplateError, relpath
+from .languages import Formatter, Language, load_languages
+from .letters import FRAME_DIR, Letter, Part, load_letter
+from .model import (
+    Block,
+    Cell,
+    Document,
+    Heading,
+    ListBlock,
+    PageBreak,
+    Paragraph,
+    Run,
+    Segment,
+    Status,
+    Table,
+    worst,
+)
+from .yamlload import load_yaml
+
+if TYPE_CHECKING:
+    from .registry import MemberState, Person, Registry
+
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+_MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a pactdocs project's inputs live."""
+
+    root: Path
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "letter_templates"
+
+    @property
+    def recipients(self) -> Path:
+        return self.root / "recipients"
+
+    @property
+    def frame_dir(self) -> Path:
+        return self.templates / FRAME_DIR
+
+    def catalog_path(self, owner: str, language: str) -> Path:
+        """Return the .po file of ``owner`` (a letter name or ``_frame``) for ``language``."""
+        return self.templates / owner / "locale" / f"{language}.po"
+
+    def template_path(self, owner: str) -> Path:
+        return self.templates / owner / "locale" / "messages.pot"
+
+    def languages(self) -> dict[str, Language]:
+        return load_languages(self.frame_dir / "languages.yaml")
+
+    def registry(self) -> Registry:
+        from .registry import load_registry
+
+        return load_registry(self.recipients)
+
+    def letter(self, name: str) -> Letter:
+        return load_letter(self.templates, name)
+
+    def frame(self) -> Any:
+        return load_yaml(self.frame_dir / "frame.yaml", TemplateError)
+
+
+def pinned_timestamp(letter: Letter) -> str:
+    """Return the timestamp written into files: SOURCE_DATE_EPOCH, else the letter's date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat()
+    return dt.datetime.fromisoformat(letter.date).replace(tzinfo=dt.UTC).isoformat()
+
+
+class Composer:
+    """Compose the documents of one letter, for any recipient and language, in one process."""
+
+    def __init__(self, project: Project, letter: Letter, registry: Registry) -> None:
+        self.project = project
+        self.letter = letter
+        self.registry = registry
+        self.languages = project.languages()
+        self.frame = project.frame()
+        self.created = pinned_timestamp(letter)
+        self._catalogs: dict[tuple[str, str], Catalog] = {}
+        self._formatters: dict[str, Formatter] = {}
+        # Per-render state, reset by compose().
+        self._language = letter.source_language
+        self._segments: list[Segment] = []
+        self._part = "letter"
+        self.final = False
+        self.env = self._environment()
+
+    # --- Jinja ---------------------------------------------------------------------------------
+
+    def _environment(self) -> ImmutableSandboxedEnvironment:
+        env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(str(self.letter.root)),
+            undefined=StrictUndefined,
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            keep_trailing_newline=False,
+        )
+        env.policies["ext.i18n.trimmed"] = True
+        env.newstyle_gettext = True  # type: ignore[attr-defined]
+        composer = self
+
+        @pass_context
+        def gettext(_ctx: Any, message: str, **variables: Any) -> Markup:
+            return composer._template_message(None, message, None, None, variables)
+
+        @pass_context
+        def ngettext(_ctx: Any, __singular: str, __plural: str, __num: int,
+                     **variables: Any) -> Markup:
+            variables.setdefault("num", __num)
+            return composer._template_message(None, __singular, __plural, __num, variables)
+
+        @pass_context
+        def pgettext(_ctx: Any, context: str, message: str, **variables: Any) -> Markup:
+            return composer._template_message(context, message, None, None, variables)
+
+        @pass_context
+        def npgettext(_ctx: Any, __context: str, __singular: str, __plural: str, __num: int,
+                      **variables: Any) -> Markup:
+            variables.setdefault("num", __num)
+            return composer._template_message(__context, __singular, __plural, __num, variables)
+
+        env.globals.update(gettext=gettext, ngettext=ngettext, pgettext=pgettext,
+                           npgettext=npgettext)
+        env.filters.update(
+            date=lambda value: composer.formatter.date(str(value)),
+            country=lambda code: composer.formatter.country(str(code)),
+            list=lambda items: composer.formatter.list([str(i) for i in items]),
+        )
+        return env
+
+    def check_templates(self) -> list[PactdocsError]:
+        """Return the syntax errors of the letter's templates (without rendering them)."""
+        problems: list[PactdocsError] = []
+        for part in self.letter.parts:
+            try:
+                self.env.get_template(part.template)
+            except TemplateSyntaxError as exc:
+                problems.append(TemplateError(exc.message or "syntax error",
+                                              Location(relpath(self.letter.root / part.template),
+                                                       exc.lineno)))
+        return problems
+
+    # --- catalogs and messages -------------------------------------------------------------------
+
+    @property
+    def formatter(self) -> Formatter:
+        if self._language not in self._formatters:
+            self._formatters[self._language] = Formatter(self.languages[self._language])
+        return self._formatters[self._language]
+
+    def catalog(self, owner: str, language: str) -> Catalog:
+        key = (owner, language)
+        if key not in self._catalogs:
+            self._catalogs[key] = load_catalog(self.project.catalog_path(owner, language), language)
+        return self._catalogs[key]
+
+    def translate(self, owner: str, context: str | None, singular: str, plural: str | None,
+                  count: int | None, variables: dict[str, Any]) -> tuple[str, str, Status, int]:
+        """Return (text, filled source, status, segment index) of one message for this language."""
+        is_source = self._language == self.letter.source_language
+        source = singular if plural is None or count == 1 else plural
+        status: Status = "translated"
+        text = source
+        if not is_source:
+            entry = self.catalog(owner, self._language).get(context, singular)
+            status = entry.status if entry else "untranslated"
+            if entry is not None and status != "untranslated":
+                if plural is None:
+                    text = entry.strings[0]
+                else:
+                    catalog = self.catalog(owner, self._language)
+                    index = min(catalog.plural_index(count or 0), len(entry.strings) - 1)
+                    text = entry.strings[index]
+            if self.final and status != "translated":
+                raise RenderError(f"'{singular[:50]}' is {status} in {self._language}",
+                                  hint="translate and approve it, or leave out --final")
+        try:
+            filled_text = text % variables if variables or "%" in text else text
+            filled_source = source % variables if variables or "%" in source else source
+        except (KeyError, ValueError, TypeError) as exc:
+            raise RenderError(f"the {self._language} text of '{singular[:50]}' has a bad placeholder "
+                              f"({exc})", hint="run pactdocs check") from None
+        index = len(self._segments)
+        self._segments.append(Segment(singular, context, str(filled_source), str(filled_text),
+                                      status, self._part, owner))
+        return str(filled_text), str(filled_source), status, index
+
+    def _template_message(self, context: str | None, singular: str, plural: str | None,
+                          count: int | None, variables: dict[str, Any]) -> Markup:
+        safe = {k: (v if isinstance(v, Markup) else escape(v)) for k, v in variables.items()}
+        text, _src, _status, index = self.translate(self.letter.name, context, singular, plural,
+                                                    count, safe)
+        return Markup(f"{MARK_OPEN}{index}{MARK_CLOSE}") + Markup(text)
+
+    def frame_text(self, path: str, count: int | None = None, **variables: Any) -> str:
+        """Return the frame message at dotted ``path`` in the current language."""
+        node: Any = self.frame
+        for key in path.split("."):
+            node = node[key]
+        if isinstance(node, dict):
+            singular, plural = node["singular"], node["plural"]
+        else:
+            singular, plural = node, None
+        return self.translate(FRAME_DIR, path, singular, plural, count, variables)[0]
+
+    def frame_item(self, path: str, value: str, **variables: Any) -> str:
+        """Return ``value``, a text listed under ``path`` in the frame, in the current language."""
+        return self.translate(FRAME_DIR, path, value, None, None, variables)[0]
+
+    # --- documents -------------------------------------------------------------------------------
+
+    def compose(self, part: Part, recipient: str | None, language: str,
+                *, final: bool = False) -> Document:
+        """Return the Document of ``part`` for ``recipient`` (None for a shared annex)."""
+        if language not in self.languages:
+            raise RenderError(f"unknown language '{language}'")
+        self._language, self._segments, self._part, self.final = language, [], part.id, final
+        state = None
+        if recipient is not None:
+            if recipient in self.registry.broken:
+                raise self.registry.broken[recipient]
+            state = self.registry.member_states[recipient]
+        signatory = self.registry.signatories[self.letter.signatory]
+        letterhead = tuple(self.frame_item("letterhead", line) for line in self.frame["letterhead"])
+        letterhead += (self.frame_item("functions", signatory.function),)
+        subject = self.translate(self.letter.name, "subject", self.letter.subject, None, None, {})[0]
+        if part.id == "letter":
+            assert state is not None
+            doc = self._compose_letter(part, state, letterhead, subject, signatory.person)
+        else:
+            doc = self._compose_annex(part, letterhead, subject)
+        check_text(doc)
+        return doc
+
+    def _common(self) -> dict[str, Any]:
+        return {"language": self._language, "created": self.created}
+
+    def _annex_label(self, part: Part) -> str:
+        return self.frame_text("labels.annex", number=str(part.number))
+
+    def _annex_title(self, part: Part) -> str:
+        assert part.title is not None
+        return self.translate(self.letter.name, f"parts.{part.id}.title", part.title, None, None,
+                              {})[0]
+
+    def _compose_letter(self, part: Part, state: MemberState, letterhead: tuple[str, ...],
+                        subject: str, signatory: Person) -> Document:
+        place = self.frame_item("cities", self.letter.place)
+        place_date = self.frame_text("labels.place_date", place=place,
+                                     date=self.formatter.date(self.letter.date))
+        person = state.representative
+        form = f"forms_of_address.{person.form_of_address}.{person.gender}"
+        salutation = self.frame_text(f"{form}.salutation")
+        body = self._render_body(part, self._variables(state))
+        closing = self.frame_text(f"{form}.closing")
+        annexes = self.letter.annexes
+        enclosure_label = self.frame_text("labels.enclosure", count=len(annexes), num=len(annexes))
+        enclosures = tuple(
+            self.frame_text("labels.annex_line", annex=self._annex_label(a), title=self._annex_title(a))
+            for a in annexes)
+        cc_group = self.registry.groups[self.letter.cc]
+        heads = [self.registry.agencies[a] for a in cc_group.members]
+        cc_label = self.frame_text("labels.cc")
+        cc = tuple(
+            f"{self._person_name(a.head)} ({a.short_name}){'.' if i == len(heads) - 1 else ';'}"
+            for i, a in enumerate(heads))
+        address = state.representation
+        addressee = (
+            self._person_name(person),
+            self.frame_text(f"{form}.title", country=self.formatter.country(state.code)),
+            address.street,
+            f"{address.postcode} {self.frame_item('cities', address.city)}, "
+            f"{self.formatter.country(address.country)}",
+            f"{self.frame_text('labels.email')} {state.email}",
+        )
+        return self._document(
+            "letter", subject, subject, letterhead, body,
+            place_date=place_date, reference=self.letter.reference, salutation=salutation,
+            closing=closing, signature=(signatory.signature_name,),
+            enclosure_label=enclosure_label, enclosures=enclosures, cc_label=cc_label, cc=cc,
+            addressee=addressee)
+
+    def _compose_annex(self, part: Part, letterhead: tuple[str, ...], subject: str) -> Document:
+        heading = self._annex_label(part)
+        title = self._annex_title(part)
+        body = self._render_body(part, self._variables(None))
+        return self._document("annex", f"{heading}: {title}", subject, letterhead, body,
+                              heading=heading, subheading=title)
+
+    def _document(self, kind: Any, title: str, subject: str, letterhead: tuple[str, ...],
+                  body: tuple[Block, ...], **fields: Any) -> Document:
+        unfinished = any(s.status != "translated" for s in self._segments)
+        draft = self.frame_text("labels.draft") if unfinished else None
+        return Document(
+            kind=kind, language=self.languages[self._language].tag, title=title,
+            author=letterhead[0], subject=subject, created=self.created, letterhead=letterhead,
+            body=body, draft_mark=draft, segments=tuple(self._segments), **fields)
+
+    def _person_name(self, person: Person) -> str:
+        title = self.frame_text(f"courtesy_titles.{person.title}")
+        return f"{title} {person.first_name} {person.surname}"
+
+    def _variables(self, state: MemberState | None) -> dict[str, Any]:
+        """Return what templates may read: plain values only."""
+        states = []
+        for code in self.registry.member_states:
+            contact = self.registry.contacts.get(code)
+            states.append(SimpleNamespace(
+                code=code, name=self.formatter.country(code),
+                contact=(f"{contact.person.first_name} {contact.person.surname}" if contact else ""),
+                mailbox=contact.mailbox if contact else ""))
+        recipient = None
+        if state is not None:
+            recipient = SimpleNamespace(
+                code=state.code, name=self.formatter.country(state.code),
+                person=self._person_name(state.representative), email=state.email)
+        return {"recipient": recipient, "member_states": states,
+                "letter": SimpleNamespace(reference=self.letter.reference, date=self.letter.date),
+                "language": self._language}
+
+    def _render_body(self, part: Part, variables: dict[str, Any]) -> tuple[Block, ...]:
+        where = Location(relpath(self.letter.root / part.template))
+        try:
+            template = self.env.get_template(part.template)
+            html = template.render(variables)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(exc.message or "syntax error",
+                                Location(where.path, exc.lineno)) from None
+        except UndefinedError as exc:
+            raise TemplateError(f"undefined variable: {exc.message}", where,
+                                f"variables a template can use: {', '.join(sorted(variables))}"
+                                ) from None
+        except SecurityError as exc:
+            raise TemplateError(f"template tried to leave the sandbox: {exc}", where,
+                                "templates may only read the letter's variables") from None
+        except JinjaTemplateError as exc:
+            raise TemplateError(f"template error: {exc}", where) from None
+        except PactdocsError:
+            raise
+        return parse_body(html, self._segments, where)
+
+
+# --- body parser -----------------------------------------------------------------------------------
+
+_ALLOWED = {"p", "h2", "h3", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
+            "em", "i", "strong", "b", "a", "br", "div"}
+_CONTAINERS = {"p", "h2", "h3", "li", "th", "td"}
+_SAFE_LINK = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
+
+
+class _BodyParser(HTMLParser):
+    def __init__(self, segments: list[Segment], where: Location) -> None:
+        super().__init__(convert_charrefs=True)
+        self.segments = segments
+        self.where = where
+        self.blocks: list[Block] = []
+        self.bold = self.italic = 0
+        self.href: str | None = None
+        self.runs: list[Run] | None = None
+        self.statuses: list[Status] = []
+        self.container: str | None = None
+        self.role = "body"
+        self.list_items: list[Paragraph] | None = None
+        self.ordered = False
+        self.table: dict[str, Any] | None = None
+        self.row: list[Cell] | None = None
+        self.in_head = False
+
+    def fail(self, message: str, hint: str | None = None) -> None:
+        raise TemplateError(message, Location(self.where.path, 0), hint)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for name, value in attrs:
+            if name in ("src", "srcset", "style", "background") or name.startswith("on"):
+                self.fail(f"<{tag} {name}='{value}'>: attribute '{name}' is not allowed",
+                          "pactdocs fetches nothing and takes its look from the house style")
+        if tag not in _ALLOWED:
+            self.fail(f"<{tag}> is not allowed in a letter body",
+                      f"use one of: {', '.join(sorted(_ALLOWED))}")
+        if tag in _CONTAINERS:
+            if self.container is not None:
+                self.fail(f"<{tag}> inside <{self.container}>")
+            self.container, self.runs, self.statuses = tag, [], []
+            self.role = attributes.get("class") or "body"
+        elif tag in ("ul", "ol"):
+            self.list_items, self.ordered = [], tag == "ol"
+        elif tag == "table":
+            widths = attributes.get("data-widths")
+            self.table = {"header": (), "rows": [],
+                          "widths": tuple(float(w) for w in widths.split(",")) if widths else None}
+        elif tag in ("thead", "tbody"):
+            self.in_head = tag == "thead"
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("strong", "b"):
+            self.bold += 1
+        elif tag in ("em", "i"):
+            self.italic += 1
+        elif tag == "a":
+            href = attributes.get("href") or ""
+            if not _SAFE_LINK.match(href):
+                self.fail(f"link to '{href}' is not allowed",
+                          "links may point to http(s):// or mailto: addresses only")
+            self.href = href
+        elif tag == "br":
+            self._text("\n")
+        elif tag == "div":
+            if attributes.get("class") != "page-break":
+                self.fail("<div> is only for <div class=\"page-break\"></div>")
+            self.blocks.append(PageBreak())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("strong", "b"):
+            self.bold = max(0, self.bold - 1)
+        elif tag in ("em", "i"):
+            self.italic = max(0, self.italic - 1)
+        elif tag == "a":
+            self.href = None
+        elif tag in _CONTAINERS and self.container == tag:
+            runs = _tidy(self.runs or [])
+            status = worst(*self.statuses)
+            if tag == "p":
+                self.blocks.append(Paragraph(runs, status, self.role))
+            elif tag in ("h2", "h3"):
+                self.blocks.append(Heading(runs, int(tag[1]), status))
+            elif tag == "li" and self.list_items is not None:
+                self.list_items.append(Paragraph(runs, status))
+            elif tag in ("th", "td") and self.row is not None:
+                self.row.append(Cell(runs, status))
+            self.container, self.runs = None, None
+        elif tag in ("ul", "ol") and self.list_items is not None:
+            self.blocks.append(ListBlock(tuple(self.list_items), self.ordered))
+            self.list_items = None
+        elif tag == "tr" and self.table is not None and self.row is not None:
+            if self.in_head:
+                self.table["header"] = tuple(self.row)
+            else:
+                self.table["rows"].append(tuple(self.row))
+            self.row = None
+        elif tag == "table" and self.table is not None:
+            self.blocks.append(Table(self.table["header"], tuple(self.table["rows"]),
+                                     self.table["widths"]))
+            self.table = None
+
+    def handle_data(self, data: str) -> None:
+        self._text(data)
+
+    def _text(self, data: str) -> None:
+        def record(match: re.Match[str]) -> str:
+            self.statuses.append(self.segments[int(match.group(1))].status)
+            return ""
+
+        if self.runs is None:
+            stripped = _MARK.sub(record, data)
+            if stripped.strip():
+                self.fail(f"text outside a paragraph: '{stripped.strip()[:40]}'",
+                          "put it inside <p>…</p>")
+            return
+        text = _MARK.sub(record, data)
+        if text:
+            self.runs.append(Run(text, self.bold > 0, self.italic > 0, self.href))
+
+
+def _tidy(runs: list[Run]) -> tuple[Run, ...]:
+    """Collapse whitespace inside and trim it at the ends of a paragraph's runs."""
+    result: list[Run] = []
+    for run in runs:
+        text = re.sub(r"[ \t\r\n]+", " ", run.text) if run.text != "\n" else "\n"
+        if result and (result[-1].bold, result[-1].italic, result[-1].href) == (
+                run.bold, run.italic, run.href):
+            prev = result[-1]
+            result[-1] = Run(prev.text + text, prev.bold, prev.italic, prev.href)
+        else:
+            result.append(Run(text, run.bold, run.italic, run.href))
+    if result:
+        result[0] = Run(result[0].text.lstrip(" "), result[0].bold, result[0].italic, result[0].href)
+        last = result[-1]
+        result[-1] = Run(last.text.rstrip(" "), last.bold, last.italic, last.href)
+    merged: list[Run] = []
+    for run in result:
+        if merged and merged[-1].text.endswith(" ") and run.text.startswith(" "):
+            run = Run(run.text.lstrip(" "), run.bold, run.italic, run.href)
+        if run.text:
+            merged.append(run)
+    return tuple(merged)
+
+
+def parse_body(html: str, segments: list[Segment], where: Location) -> tuple[Block, ...]:
+    """Return the blocks of a rendered body; raise TemplateError for anything unsupported."""
+    parser = _BodyParser(segments, where)
+    parser.feed(html)
+    parser.close()
+    return tuple(parser.blocks)
+
+
+def check_text(doc: Document) -> None:
+    """Raise RenderError when a text of ``doc`` holds a character XML cannot carry."""
+    fields: dict[str, Any] = {
+        "letterhead": doc.letterhead, "place_date": doc.place_date, "salutation": doc.salutation,
+        "closing": doc.closing, "signature": doc.signature, "enclosures": doc.enclosures,
+        "cc": doc.cc, "addressee": doc.addressee, "title": doc.title,
+    }
+    for name, value in fields.items():
+        values = value if isinstance(value, tuple) else (value,)
+        for text in values:
+            if text and _CONTROL.search(text):
+                raise RenderError(f"control character in {name}: {text[:40]!r}",
+                                  hint="remove it from the registry or catalog it came from")
+    for line in doc.plain_text().splitlines():
+        if _CONTROL.search(line):
+            raise RenderError(f"control character in the body: {line[:40]!r}",
+                              hint="remove it from the template or catalog")
+
+
+def load_templates_of(project: Project, owner: str) -> list[tuple[str | None, str, str | None, int]]:
+    path = project.template_path(owner)
+    return read_template(path) if path.exists() else []

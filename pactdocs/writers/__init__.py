@@ -1,0 +1,34 @@
+"""Writers: one per output format, each turning a Document into bytes. Writers are language-blind."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..errors import UsageError, did_you_mean
+from ..model import Document
+
+WRITERS = ("pdf", "docx", "html")
+
+
+class Writer(Protocol):
+    name: str
+    suffix: str
+
+    def write(self, document: Document) -> bytes: ...
+
+
+def get_writer(name: str) -> Writer:
+    """Return a new writer for format ``name``."""
+    if name == "pdf":
+        from .pdf import PdfWriter
+
+        return PdfWriter()
+    if name == "docx":
+        from .docx import DocxWriter
+
+        return DocxWriter()
+    if name == "html":
+        from .html import HtmlWriter
+
+        return HtmlWriter()
+    raise UsageError(f"unknown format '{name}'", hint=did_you_mean(name, WRITERS) or "pdf, docx or html")
