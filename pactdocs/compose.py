@@ -154,11 +154,21 @@ class Composer:
 
         env.globals.update(gettext=gettext, ngettext=ngettext, pgettext=pgettext,
                            npgettext=npgettext)
-        env.filters.update(
-            date=lambda value: composer.formatter.date(str(value)),
-            country=lambda code: composer.formatter.country(str(code)),
-            list=lambda items: composer.formatter.list([str(i) for i in items]),
-        )
+        # pass_context keeps Jinja from folding `"2024-04-15"|date` into the compiled template,
+        # which would freeze the language of whichever render compiled it first.
+        @pass_context
+        def date(_ctx: Any, value: Any) -> str:
+            return composer.formatter.date(str(value))
+
+        @pass_context
+        def country(_ctx: Any, code: Any) -> str:
+            return composer.formatter.country(str(code))
+
+        @pass_context
+        def list_(_ctx: Any, items: Any) -> str:
+            return composer.formatter.list([str(i) for i in items])
+
+        env.filters.update(date=date, country=country, list=list_)
         return env
 
     def check_templates(self) -> list[PactdocsError]:

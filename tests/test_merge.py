@@ -189,3 +189,12 @@ def test_check_and_list_commands(project: Path, capsys: pytest.CaptureFixture[st
     assert listing.index("BE ") < listing.index("AT ") < listing.index("SE ")
     assert run_cli(project, "list", "groups") == 0
     assert "member-states" in capsys.readouterr().out
+
+
+def test_dates_follow_the_language_of_each_render(project: Path, tmp_path: Path) -> None:
+    """One worker renders several languages: a date in the body must not keep the first one's."""
+    out = tmp_path / "out"
+    assert run_cli(project, "merge", LETTER, "--to", "AT", "--lang", "de,en", "--parts", "letter",
+                   "--format", "docx", "--jobs", "1", "--out", str(out), "--quiet") == 0
+    en = normalise(docx_text(out / "AT/en" / f"{LETTER}-AT-en-letter.docx"))
+    assert "On 15 March 2024" in en and "29 April 2024" in en
