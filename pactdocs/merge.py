@@ -201,8 +201,13 @@ def run_unit(unit: Unit) -> list[Result]:
     composer: Composer = _WORKER["composer"]
     letter: Letter = _WORKER["letter"]
     out: Path = _WORKER["out"]
-    if os.environ.get("PACTDOCS_TEST_CRASH") in (f"{unit.recipient}/{unit.language}/{unit.part}",):
-        os._exit(70)  # lets the test suite check that a dying worker costs only its document
+    # Fault injection for the test suite: a worker that dies or hangs on one chosen document.
+    fault = os.environ.get("PACTDOCS_TEST_FAULT", "")
+    if fault.partition(":")[2] == f"{unit.recipient}/{unit.language}/{unit.part}":
+        if fault.startswith("crash:"):
+            os._exit(70)
+        if fault.startswith("hang:"):
+            time.sleep(3600)
     try:
         document = composer.compose(letter.part(unit.part), unit.recipient, unit.language,
                                     final=_WORKER["final"])

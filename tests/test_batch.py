@@ -107,11 +107,26 @@ def test_kill_and_resume(project: Path, first_run: Path, tmp_path: Path) -> None
 
 def test_a_crashing_worker_costs_only_its_document(project: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PACTDOCS_TEST_CRASH", "BE/fr/letter")
+    monkeypatch.setenv("PACTDOCS_TEST_FAULT", "crash:BE/fr/letter")
     out = tmp_path / "out"
     assert merge(project, out, "--jobs", "2") == 1
     docs = json.loads((out / "manifest.json").read_text("utf-8"))["documents"]
     failed = [d for d in docs if d["status"] == "failed"]
     assert {(d["recipient"], d["language"], d["part"]) for d in failed} == {("BE", "fr", "letter")}
     assert all("worker process died" in d["error"] for d in failed)
+    assert sum(d["status"] == "written" for d in docs) == len(docs) - 2
+
+
+def test_a_hanging_document_is_stopped_at_the_time_limit(project: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACTDOCS_TEST_FAULT", "hang:AT/de/letter")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    assert run_cli(project, "merge", LETTER, "--to", "AT,BE", "--lang", "de", "--jobs", "2",
+                   "--timeout", "3", "--out", str(out), "--quiet") == 1
+    assert time.monotonic() - started < 30
+    docs = json.loads((out / "manifest.json").read_text("utf-8"))["documents"]
+    failed = {(d["recipient"], d["part"]) for d in docs if d["status"] == "failed"}
+    assert failed == {("AT", "letter")}
+    assert all("longer than 3 s" in d["error"] for d in docs if d["status"] == "failed")
     assert sum(d["status"] == "written" for d in docs) == len(docs) - 2
