@@ -240,6 +240,12 @@ def catalog_problems(path: Path, language: str,
         problems.append(CatalogError(
             f"Plural-Forms declares nplurals={declared}, {language} has {expected}",
             Location(relpath(path), 1), f"use nplurals={expected}"))
+    # Babel pads missing plural forms with empty strings, so count them in the file itself.
+    for line, count in _plural_form_counts(path.read_text(encoding="utf-8")):
+        if count != expected:
+            problems.append(CatalogError(
+                f"message on line {line} has {count} plural forms, {language} has {expected}",
+                Location(relpath(path), line), "give one msgstr[n] per plural form of the language"))
     for entry in catalog.entries.values():
         problems.extend(check_entry(entry, language, expected, path))
         if (entry.strings and entry.strings[0] == entry.msgid and len(entry.msgid.split()) >= 4
@@ -248,6 +254,24 @@ def catalog_problems(path: Path, language: str,
                 f"translation is the unchanged source text '{entry.msgid[:40]}'",
                 Location(relpath(path), entry.line), "translate it, or clear it to mark it untranslated"))
     return problems
+
+
+def _plural_form_counts(text: str) -> list[tuple[int, int]]:
+    """Return (msgid line, number of msgstr[n]) for every plural entry of a .po text."""
+    result = []
+    msgid_line = 0
+    count = -1
+    for number, line in enumerate(text.splitlines() + [""], start=1):
+        if line.startswith("msgid "):
+            msgid_line, count = number, -1
+        elif line.startswith("msgid_plural"):
+            count = 0
+        elif line.startswith("msgstr[") and count >= 0:
+            count += 1
+        elif not line.strip() and count >= 0:
+            result.append((msgid_line, count))
+            count = -1
+    return result
 
 
 def _header(path: Path) -> str:
