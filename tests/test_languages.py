@@ -44,6 +44,19 @@ def frame_string(language: str, context: str) -> str:
     raise AssertionError(context)
 
 
+def body_string(language: str, start: str) -> str:
+    """Return the letter catalog's translation of the message starting with ``start``, or ''."""
+    po = ROOT / f"letter_templates/{LETTER}/locale/{language}.po"
+    if language == "en" or not po.exists():
+        return ""
+    with open(po, "rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if isinstance(message.id, str) and message.id.startswith(start):
+            return str(message.string or "")
+    raise AssertionError(start)
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Render the letter for a man (AT) and a woman (BE) in all 24 languages, once."""
@@ -76,6 +89,10 @@ def test_letter_in_every_language(rendered: Path, serif_cmap: set[int], language
             assert normalise(salutation) in text
             if language != "en":
                 assert "Dear Ambassador" not in text
+            closing = body_string(language, "I look forward to our continued cooperation")
+            if closing:  # body translated (drafted) in this language
+                assert normalise(closing) in text
+                assert "I look forward" not in text
         # Every character is drawn from the embedded Liberation Serif, which has a glyph for it.
         fonts = pdf_fonts(base.with_suffix(".pdf"))
         assert fonts and all(f["embedded"] for f in fonts)
