@@ -116,7 +116,13 @@ def cmd_i18n(args: argparse.Namespace) -> int:
     from .languages import OFFICIAL, parse_languages
 
     project = _project(args)
+    if args.action == "import":
+        return _import(project, args)
+    if args.file:
+        raise UsageError(f"i18n {args.action} takes no file argument", hint="only import reads a file")
     languages = parse_languages(args.lang or "all", OFFICIAL)
+    if args.action == "export":
+        return _export(project, args, languages)
     if args.action == "extract":
         changed = i18n.extract_all(project)
         print(f"{len(changed)} template(s) changed" + "".join(f"\n  {p}" for p in changed))
@@ -136,6 +142,50 @@ def cmd_i18n(args: argparse.Namespace) -> int:
                 print(f"{len(low)} catalog(s) below {args.fail_under:g}% translated and approved: "
                       + ", ".join(f"{r.owner}/{r.language}" for r in low), file=sys.stderr)
                 return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .review import write_reviews
+
+    written = write_reviews(
+        _project(args), args.letter, args.lang, to=args.to,
+        formats=tuple(f.strip() for f in args.format.split(",") if f.strip()),
+        out=Path(args.out) if args.out else None,
+        parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()) if args.parts else ())
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def _export(project: Project, args: argparse.Namespace, languages: list[str]) -> int:
+    from .xliff import write_export
+
+    if args.format != "xliff":
+        raise UsageError(f"unknown exchange format '{args.format}'", hint="use --format xliff")
+    if not args.lang:
+        raise UsageError("name the language(s) to export with --lang", hint="e.g. --lang fr")
+    for path in write_export(project, [lang for lang in languages if lang != "en"], args.letter,
+                             Path(args.out) if args.out else None):
+        print(path)
+    return EXIT_OK
+
+
+def _import(project: Project, args: argparse.Namespace) -> int:
+    from .xliff import ImportRefused, import_xliff
+
+    if not args.file:
+        raise UsageError("name the XLIFF file to import", hint="pactdocs i18n import FILE")
+    try:
+        report = import_xliff(project, Path(args.file), letter_name=args.letter, language=args.lang,
+                              dry_run=args.dry_run)
+    except ImportRefused as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"pactdocs: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in report.lines():
+        print(("would change: " if args.dry_run else "") + line)
     return EXIT_OK
 
 
@@ -166,14 +216,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds one document may take before it is stopped (default 120)")
     p.set_defaults(func=cmd_merge)
 
+    p = sub.add_parser("review", help="bilingual review documents of a letter for translators")
+    p.add_argument("letter")
+    p.add_argument("--lang", required=True, help="the target language, e.g. fr")
+    p.add_argument("--to", help="recipient whose values fill the placeholders (default: the first "
+                   "recipient who reads the language)")
+    p.add_argument("--format", default="html,pdf,docx", help="comma-separated: html, pdf, docx")
+    p.add_argument("--parts", help="comma-separated parts (default: the letter and every annex)")
+    p.add_argument("--out", help="output folder (default: output/review/LETTER/LANG)")
+    p.set_defaults(func=cmd_review)
+
     p = sub.add_parser("list", help="list letters, recipients, groups or languages")
     p.add_argument("what", choices=["letters", "recipients", "groups", "languages"])
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("i18n", help="catalog maintenance")
-    p.add_argument("action", choices=["extract", "update", "compile", "status"])
-    p.add_argument("--lang", help="comma-separated language codes (default: all)")
-    p.add_argument("--out", help="compile: folder for .mo files (default: build/locale)")
+    p.add_argument("action", choices=["extract", "update", "compile", "status", "export", "import"])
+    p.add_argument("file", nargs="?", help="import: the XLIFF file to read")
+    p.add_argument("--lang", help="comma-separated language codes (default: all); import: the "
+                   "language the file must be for")
+    p.add_argument("--out", help="compile: folder for .mo files (default: build/locale); export: "
+                   "an .xlf file or a folder (default: output/xliff)")
+    p.add_argument("--format", default="xliff", help="export: exchange format (xliff, version 1.2)")
+    p.add_argument("--letter", help="export/import: the letter (default: the only one)")
+    p.add_argument("--dry-run", action="store_true", help="import: check and report, change nothing")
     p.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="status: exit 1 when a catalog is less translated than this")
     p.set_defaults(func=cmd_i18n)
