@@ -229,6 +229,9 @@ def review_docx(review: Review) -> bytes:
     table = doc.add_table(rows=1 + len(review.rows), cols=4)
     table.style = doc.styles["Table Grid"]
     widths = (Mm(10), Mm(110), Mm(110), Mm(37))
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid, which LibreOffice and Word use for the layout
     header = table.rows[0]
     repeat = OxmlElement("w:tblHeader")
     repeat.set(qn("w:val"), "true")
