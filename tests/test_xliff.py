@@ -232,3 +232,22 @@ def test_final_accepts_a_language_once_every_unit_is_approved(project: Path, tmp
     manifest = json.loads((out / "manifest.json").read_text())
     assert {d["status"] for d in manifest["documents"]} == {"written"}
     assert run_cli(project, "i18n", "status", "--lang", "fr", "--fail-under", "100") == 0
+
+
+def test_inline_codes_survive_what_cat_tools_do_with_them() -> None:
+    from pactdocs.xliff import _q, fill_inline, flatten_inline
+
+    text = "See <em>Annex %(number)s</em> by %(date)s (100%% sure)."
+    source = etree.Element(_q("source"))
+    fill_inline(source, text)
+    codes = [(ph.get("ctype"), ph.text) for ph in source]
+    assert codes == [("x-html", "<em>"), ("x-python-format", "%(number)s"), ("x-html", "</em>"),
+                     ("x-python-format", "%(date)s"), ("x-python-format", "%%")]
+    assert flatten_inline(source, {}) == text
+    # A CAT tool moves the codes, writes some back empty or as <x/>, and wraps text in <mrk>.
+    target = etree.fromstring(
+        f'<target xmlns="{NS}">Voir <ph id="1"/>l\'annexe <x id="2"/><ph id="3">&lt;/em&gt;</ph> '
+        f'<mrk mtype="seg">avant le <ph id="4">%(date)s</ph></mrk> (sûr à 100<ph id="5"/>).</target>')
+    codes_by_id = {ph.get("id"): ph.text for ph in source}
+    assert flatten_inline(target, codes_by_id) == ("Voir <em>l'annexe %(number)s</em> avant le "
+                                                   "%(date)s (sûr à 100%%).")
