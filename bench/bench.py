@@ -9,6 +9,10 @@ Measures:
   rerun     the same command again, nothing changed
   single    one Member State, one language, both formats, as a fresh shell command
   engines   WeasyPrint alone and python-docx alone on the same documents vs the pipeline
+  review    translator tools from the shell: review documents of one language (3 parts x HTML,
+            PDF, DOCX), XLIFF export, and the import of that file (nothing changed)
+
+`--only review` runs the last group alone (seconds, not minutes) and merges it into results.json.
 """
 
 from __future__ import annotations
@@ -87,12 +91,42 @@ def engines(samples: int) -> dict[str, float]:
     }
 
 
+def translator_tools(repeat: int, work: Path) -> dict[str, float]:
+    """Return the median seconds of review, XLIFF export and XLIFF import, each a shell command."""
+
+    def shell(*args: str) -> float:
+        started = time.perf_counter()
+        proc = subprocess.run([*PACTDOCS, "--project", str(ROOT), *args], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            sys.exit(f"pactdocs failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return time.perf_counter() - started
+
+    xlf = work / "fr.xlf"
+    review_s, _ = median_of(repeat, lambda: shell("review", LETTER, "--lang", "el", "--to", "CY",
+                                                  "--out", str(work / "review")))
+    export_s, _ = median_of(repeat, lambda: shell("i18n", "export", "--lang", "fr", "--out", str(xlf)))
+    import_s, _ = median_of(repeat, lambda: shell("i18n", "import", str(xlf), "--dry-run"))
+    return {"review_9_documents_s": review_s, "xliff_export_s": export_s, "xliff_import_s": import_s}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
+    parser.add_argument("--only", choices=["review"], help="run one group and merge it into the results")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pactdocs-bench-"))
+    if args.only == "review":
+        path = ROOT / "bench" / "results.json"
+        results = json.loads(path.read_text()) if path.exists() else {}
+        try:
+            results["translator_tools"] = translator_tools(args.repeat, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(json.dumps(results["translator_tools"], indent=2))
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        return
     results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()}, "repeat": args.repeat}
     try:
@@ -143,6 +177,10 @@ def main() -> None:
               f"({results['pdf_overhead_ratio']:.2f}x), DOCX {e['pipeline_docx_s'] * 1000:.1f} ms vs "
               f"bare python-docx {e['python_docx_alone_s'] * 1000:.1f} ms "
               f"({results['docx_vs_bare_python_docx_ratio']:.2f}x)")
+
+        print("translator tools from the shell (review, XLIFF export, import) ...", flush=True)
+        results["translator_tools"] = translator_tools(args.repeat, work)
+        print("  " + ", ".join(f"{k} {v:.2f}" for k, v in results["translator_tools"].items()))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
