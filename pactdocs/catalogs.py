@@ -186,6 +186,10 @@ def placeholders(text: str) -> set[str]:
     return {m.group(1) or m.group(0) for m in PLACEHOLDER.finditer(text)}
 
 
+def _count(text: str, name: str) -> int:
+    return sum(1 for m in PLACEHOLDER.finditer(text) if (m.group(1) or m.group(0)) == name)
+
+
 def check_entry(entry: Entry, language: str, num_plurals: int, path: Path) -> list[CatalogError]:
     """Return the translator errors in one entry: placeholders, markup, plural forms."""
     where = Location(relpath(path), entry.line)
@@ -208,6 +212,14 @@ def check_entry(entry: Entry, language: str, num_plurals: int, path: Path) -> li
                 f"placeholders differ in '{entry.msgid[:40]}': source has "
                 f"{sorted(wanted) or 'none'}, translation has {sorted(got) or 'none'}",
                 where, "keep every %(name)s of the source exactly as it is"))
+        for name in sorted(got & wanted):
+            times, most = _count(string, name), max(_count(entry.msgid, name),
+                                                    _count(entry.plural or "", name))
+            if times > most:
+                problems.append(CatalogError(
+                    f"placeholder '{name}' appears {times} times in the translation of "
+                    f"'{entry.msgid[:40]}', {most} in the source", where,
+                    "a repeated placeholder is usually left over from an edit: remove the extra one"))
         added = set(MARKUP.findall(string)) - set(MARKUP.findall(entry.msgid)) - set(
             MARKUP.findall(entry.plural or ""))
         if added:

@@ -133,3 +133,13 @@ def test_extract_update_compile_round(project: Path, capsys: pytest.CaptureFixtu
         translations = gettext.GNUTranslations(handle)
     # Compiled catalogs hold approved translations only; fuzzy ones stay out.
     assert translations.gettext("Rethinking reception") == "Rethinking reception"
+
+
+def test_repeated_placeholder(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    po = project / LETTER_PO.format("fr")
+    text = po.read_text("utf-8")
+    start = text.index('"L\'annexe 1 présente')
+    end = text.index("%(date)s", start)
+    po.write_text(text[:end] + "%(date)s, %(date)s" + text[end + len("%(date)s"):], "utf-8")
+    out = problems(capsys, project)
+    assert re.search(r"locale/fr\.po:\d+: placeholder 'date' appears 2 times", out), out

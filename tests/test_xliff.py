@@ -251,3 +251,38 @@ def test_inline_codes_survive_what_cat_tools_do_with_them() -> None:
     codes_by_id = {ph.get("id"): ph.text for ph in source}
     assert flatten_inline(target, codes_by_id) == ("Voir <em>l'annexe %(number)s</em> avant le "
                                                    "%(date)s (sûr à 100%%).")
+
+
+def test_translate_toolkit_reads_our_export_and_its_edits_import(project: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]
+                                                                  ) -> None:
+    """translate-toolkit (the XLIFF library behind Weblate and Virtaal) stands in for a CAT tool."""
+    from translate.storage import xliff
+
+    path = export(project, tmp_path, "el")
+    store = xliff.xlifffile.parsefile(str(path))
+    units = {u.source: u for u in store.units if not u.isheader()}
+    babel = read_catalog_file(project / "letter_templates" / LETTER / "locale" / "el.po")
+    for message in babel:
+        if message.id and isinstance(message.id, str):
+            assert units[message.id].target == message.string  # placeholders read as plain text
+            assert units[message.id].isfuzzy() == message.fuzzy
+    units["Member State"].target = "Κράτος μέλος (εγκρίθηκε)"
+    units["Member State"].markfuzzy(False)
+    date_unit = next(u for s, u in units.items() if s.startswith("On %(date)s"))
+    date_unit.markfuzzy(False)
+    path.write_bytes(bytes(store))
+    capsys.readouterr()
+    assert run_cli(project, "i18n", "import", str(path)) == 0
+    assert "2 changed" in capsys.readouterr().out
+    babel = read_catalog_file(project / "letter_templates" / LETTER / "locale" / "el.po")
+    assert babel.get("Member State").string == "Κράτος μέλος (εγκρίθηκε)"
+    assert not babel.get("Member State").fuzzy
+    assert not next(m for m in babel if isinstance(m.id, str) and m.id.startswith("On %(date)s")).fuzzy
+    # Overwriting a target that holds codes can leave the old text behind; such a target is refused.
+    date_unit.target = "Στις %(date)s η Επίτροπος έγραψε."
+    path.write_bytes(bytes(store))
+    before = catalogs(project)
+    assert run_cli(project, "i18n", "import", str(path)) == 1
+    assert "appears 2 times" in capsys.readouterr().out
+    assert catalogs(project) == before
