@@ -266,6 +266,9 @@ def write_export(project: Project, languages: list[str], letter_name: str | None
     from .merge import write_atomic
 
     letter = choose_letter(project, letter_name)
+    if out is not None and out.suffix in (".xlf", ".xliff") and len(languages) > 1:
+        raise UsageError(f"--out {out} names one file, but {len(languages)} languages were asked for",
+                         hint="give a folder, or one language")
     written = []
     for language in languages:
         if out is not None and out.suffix in (".xlf", ".xliff") and len(languages) == 1:

@@ -286,3 +286,12 @@ def test_translate_toolkit_reads_our_export_and_its_edits_import(project: Path, 
     assert run_cli(project, "i18n", "import", str(path)) == 1
     assert "appears 2 times" in capsys.readouterr().out
     assert catalogs(project) == before
+
+
+def test_export_of_several_languages_needs_a_folder(project: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(project, "i18n", "export", "--lang", "fr,de", "--out", str(tmp_path / "x.xlf")) == 2
+    assert "names one file" in capsys.readouterr().err
+    assert run_cli(project, "i18n", "export", "--lang", "fr,de", "--out", str(tmp_path / "xliff")) == 0
+    assert sorted(p.name for p in (tmp_path / "xliff").iterdir()) == [
+        f"{LETTER}.de.xlf", f"{LETTER}.fr.xlf"]
