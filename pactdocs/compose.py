@@ -341,7 +341,8 @@ class Composer:
 
     def _person_name(self, person: Person) -> str:
         title = self.frame_text(f"courtesy_titles.{person.title}")
-        return f"{title} {person.first_name} {person.surname}"
+        return self.frame_text("labels.person_name", title=title, first_name=person.first_name,
+                               surname=person.surname)
 
     def _variables(self, state: MemberState | None) -> dict[str, Any]:
         """Return what templates may read: plain values only."""

@@ -104,6 +104,23 @@ def test_letter_in_every_language(rendered: Path, serif_cmap: set[int], language
         assert "\ufffd" not in pdf
 
 
+def test_name_order_and_courtesy_title_follow_the_language(rendered: Path) -> None:
+    """Hungarian writes the courtesy title after the name ("… úr", "… asszony"); English before it."""
+    from pactdocs.compose import Project
+
+    registry = Project(ROOT).registry()
+    for code, hu_title, en_title in (("AT", "úr", "Mr"), ("BE", "asszony", "Ms")):
+        person = registry.member_states[code].representative
+        name = f"{person.first_name} {person.surname}"
+        hu = normalise(docx_text(rendered / code / "hu" / f"{LETTER}-{code}-hu-letter.docx"))
+        en = normalise(pdf_text(rendered / code / "en" / f"{LETTER}-{code}-en-letter.pdf"))
+        assert f"{name} {hu_title}" in hu and f"{en_title} {name}" not in hu
+        assert f"{en_title} {name}" in en
+    # The heads of the agencies in the c.c. list follow the same order.
+    hu_at = normalise(pdf_text(rendered / "AT" / "hu" / f"{LETTER}-AT-hu-letter.pdf"))
+    assert "Catherine De Bolle asszony (EUROPOL)" in hu_at
+
+
 def test_auto_language_follows_the_registry(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_cli(project, "merge", LETTER, "--to", "AT,BE,EL,FI", "--parts", "letter",
