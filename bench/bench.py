@@ -110,6 +110,17 @@ def translator_tools(repeat: int, work: Path) -> dict[str, float]:
     return {"review_9_documents_s": review_s, "xliff_export_s": export_s, "xliff_import_s": import_s}
 
 
+def installed_versions() -> dict:
+    """Return the versions measured: every installed distribution and the lock file's hash."""
+    import hashlib
+    from importlib.metadata import distributions
+
+    lock = ROOT / "requirements.lock"
+    return {"requirements_lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest()
+            if lock.exists() else None,
+            "packages": dict(sorted((d.metadata["Name"].lower(), d.version) for d in distributions()))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
@@ -120,6 +131,7 @@ def main() -> None:
     if args.only == "review":
         path = ROOT / "bench" / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
+        results["versions"] = installed_versions()
         try:
             results["translator_tools"] = translator_tools(args.repeat, work)
         finally:
@@ -128,7 +140,8 @@ def main() -> None:
         path.write_text(json.dumps(results, indent=2) + "\n")
         return
     results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                 "platform": platform.platform()}, "repeat": args.repeat}
+                                 "platform": platform.platform()}, "repeat": args.repeat,
+                     "versions": installed_versions()}
     try:
         def cold(extra: list[str]) -> float:
             out = work / "cold"

@@ -2,13 +2,13 @@
 
 Each letter has its own catalog (``letter_templates/<letter>/locale/<lang>.po`` with the template
 ``messages.pot``); the letter frame has one too (``letter_templates/_frame``). Babel reads the
-files, but its reader passes over some malformed input silently, so :func:`scan_po` checks the
-syntax line by line first and every problem carries ``file:line``.
+files for writing and updating; reading and checking go through :mod:`pactdocs.pofile`, which
+keeps every line and follows the file's own ``Plural-Forms``, and every problem carries
+``file:line``.
 """
 
 from __future__ import annotations
 
-import gettext as _gettext
 import io
 import re
 from collections.abc import Iterator
@@ -19,12 +19,13 @@ from typing import Any
 from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po as babel_read_po
+from babel.messages.pofile import write_po
 
-from .errors import CatalogError, Location, relpath
+from .errors import CatalogError, CatalogWarning, Location, relpath
 from .model import Status
+from .pofile import PLURAL_PROBE, PluralRule, PoFile, parse_plural_forms, parse_po, read_po
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%[sd]")
 MARKUP = re.compile(r"<[^<>]+>")
 
 
@@ -37,7 +38,8 @@ class Entry:
     plural: str | None
     strings: tuple[str, ...]  # msgstr, or msgstr[0..n] for a plural message
     fuzzy: bool
-    line: int
+    line: int  # the msgid line
+    lines: tuple[int, ...] = ()  # the line of each msgstr / msgstr[n]
 
     @property
     def status(self) -> Status:
@@ -45,181 +47,220 @@ class Entry:
             return "untranslated"
         return "fuzzy" if self.fuzzy else "translated"
 
+    def string_line(self, index: int = 0) -> int:
+        """Return the line of msgstr[index] (the msgid line when unknown)."""
+        return self.lines[index] if index < len(self.lines) else self.line
+
 
 class Catalog:
     """A language's translations of one letter (or of the frame)."""
 
     def __init__(self, path: Path, language: str, entries: dict[tuple[str | None, str], Entry],
-                 plural_expr: str, num_plurals: int) -> None:
+                 plural: PluralRule) -> None:
         self.path = path
         self.language = language
         self.entries = entries
-        self.num_plurals = num_plurals
-        self.plural_index = _gettext.c2py(plural_expr)
+        self.plural = plural
+
+    @property
+    def num_plurals(self) -> int:
+        return self.plural.nplurals
+
+    def plural_index(self, n: int) -> int:
+        """Return the form the catalog's own Plural-Forms gives ``n`` (not the installed CLDR's)."""
+        return self.plural.index(n)
 
     def get(self, context: str | None, msgid: str) -> Entry | None:
         return self.entries.get((context, msgid))
 
 
+def cldr_plural_rule(language: str) -> PluralRule:
+    """Return the plural rule the installed CLDR (through Babel) gives ``language``."""
+    found = get_plural(language)
+    return parse_plural_forms(f"nplurals={found.num_plurals}; plural={found.plural_expr};")
+
+
 def empty_catalog(path: Path, language: str) -> Catalog:
     """Return a catalog with no translations (the source language, or a missing file)."""
-    num, expr = get_plural(language)
-    return Catalog(path, language, {}, expr, num)
+    return Catalog(path, language, {}, cldr_plural_rule(language))
 
 
-_KEYWORD = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr|msgstr\[(\d+)\])\s+(".*)$')
-_STRING = re.compile(r'^"((?:[^"\\]|\\[\\"abfnrtv]|\\[0-7]{1,3}|\\x[0-9a-fA-F]+)*)"\s*$')
+def _entries(po: PoFile) -> dict[tuple[str | None, str], Entry]:
+    entries: dict[tuple[str | None, str], Entry] = {}
+    for e in po.entries:
+        forms = sorted(e.strings)
+        entries.setdefault((e.context, e.msgid), Entry(
+            e.msgid, e.context, e.plural, tuple(e.strings[i] for i in forms), e.fuzzy, e.line,
+            tuple(e.string_lines[i] for i in forms)))
+    return entries
 
 
 def scan_po(path: Path, text: str) -> list[CatalogError]:
     """Return the syntax problems of a .po file's ``text``, each with its line.
 
     Finds what Babel's reader would skip or truncate: unknown keywords, unterminated strings,
-    bad escapes, an entry without msgstr, and duplicate messages.
+    bad escapes, an entry without msgstr, misnumbered plural forms and duplicate messages.
     """
-    shown = relpath(path)
-    problems: list[CatalogError] = []
-    seen: dict[tuple[str, str], int] = {}
-    ctx = msgid = None
-    last: str | None = None
-    entry_line = 0
-    has_msgstr = True
-
-    def close_entry() -> None:
-        if msgid is not None and not has_msgstr:
-            problems.append(CatalogError("entry has no msgstr", Location(shown, entry_line),
-                                         'add msgstr "" after the msgid'))
-
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = _KEYWORD.match(line)
-        if m:
-            keyword, rest = m.group(1), m.group(3)
-            value = _STRING.match(rest)
-            if value is None:
-                problems.append(CatalogError(f"malformed string after {keyword}",
-                                             Location(shown, number),
-                                             'a string is one line in double quotes, with \\" for a quote'))
-                continue
-            if keyword in ("msgctxt",) or (keyword == "msgid" and last != "msgctxt"):
-                close_entry()
-                ctx, entry_line, has_msgstr = None, number, False
-            if keyword == "msgctxt":
-                ctx = value.group(1)
-            elif keyword == "msgid":
-                msgid = value.group(1)
-                key = (ctx or "", msgid)
-                if msgid and key in seen:
-                    problems.append(CatalogError(
-                        f"duplicate message '{msgid[:40]}' (first on line {seen[key]})",
-                        Location(shown, number), "remove one of the two entries"))
-                seen.setdefault(key, number)
-            elif keyword.startswith("msgstr"):
-                has_msgstr = True
-            last = keyword.split("[")[0]
-            continue
-        if line.startswith('"'):
-            if last is None:
-                problems.append(CatalogError("string outside an entry", Location(shown, number)))
-            elif _STRING.match(line) is None:
-                problems.append(CatalogError("malformed continuation string", Location(shown, number),
-                                             'a string is one line in double quotes, with \\" for a quote'))
-            continue
-        problems.append(CatalogError(f"unexpected text '{line[:30]}'", Location(shown, number),
-                                     "each line is a comment, a keyword with a string, or a string"))
-    close_entry()
-    return problems
+    return parse_po(path, text.encode("utf-8")).problems
 
 
 def read_catalog_file(path: Path) -> BabelCatalog:
     """Return Babel's view of a .po file, after our own syntax scan found nothing."""
-    text = path.read_text(encoding="utf-8")
-    problems = scan_po(path, text)
+    data = path.read_bytes()
+    problems = parse_po(path, data).problems
     if problems:
         raise problems[0]
     try:
-        return read_po(io.StringIO(text), abort_invalid=True)
+        return babel_read_po(io.StringIO(data.decode("utf-8")), abort_invalid=True)
     except Exception as exc:  # Babel raises several types for bad input
         line = getattr(exc, "lineno", 0) or 0
         raise CatalogError(f"unreadable catalog: {exc}", Location(relpath(path), line)) from None
 
 
 def load_catalog(path: Path, language: str) -> Catalog:
-    """Return the translations in ``path`` for ``language``; an absent file has none."""
+    """Return the translations in ``path`` for ``language``; an absent file has none.
+
+    The plural form of a message is chosen by the file's own ``Plural-Forms`` header, as GNU
+    gettext does, so the same catalog prints the same text whatever Babel is installed.
+    """
     if not path.exists():
         return empty_catalog(path, language)
-    babel_catalog = read_catalog_file(path)
-    entries: dict[tuple[str | None, str], Entry] = {}
-    for message in babel_catalog:
-        if not message.id:
-            continue
-        if isinstance(message.id, tuple | list):
-            msgid, plural = str(message.id[0]), str(message.id[1])
-            strings = tuple(str(s or "") for s in (message.string or ()))
-        else:
-            msgid, plural = str(message.id), None
-            strings = (str(message.string or ""),)
-        entries[(message.context, msgid)] = Entry(msgid, message.context, plural, strings,
-                                                  message.fuzzy, message.lineno or 0)
-    num, expr = get_plural(language)
-    return Catalog(path, language, entries, expr, num)
+    po = read_po(path)
+    if po.problems:
+        raise po.problems[0]
+    return Catalog(path, language, _entries(po), po.plural_rule())
 
 
 def read_template(path: Path) -> list[tuple[str | None, str, str | None, int]]:
     """Return the messages of a ``messages.pot``: (context, msgid, plural msgid, line)."""
-    catalog = read_catalog_file(path)
-    result: list[tuple[str | None, str, str | None, int]] = []
-    for message in catalog:
-        if not message.id:
+    po = read_po(path)
+    if po.problems:
+        raise po.problems[0]
+    return [(e.context, e.msgid, e.plural, e.line) for e in po.entries]
+
+
+# --- Python format strings, as msgfmt's python-format check reads them ---------------------------
+
+_DIRECTIVE = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0\- +]*(?P<width>\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?"
+                        r"(?P<conv>[diouxXeEfFgGcrsa%])")
+_SAME_KIND = {"i": "d", "u": "d", "F": "f"}
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """The %-directives of a string: named ones with their conversion, and the unnamed count."""
+
+    named: dict[str, list[str]]
+    unnamed: list[str]
+    error: str | None
+
+
+def format_spec(text: str) -> FormatSpec:
+    """Return the directives of ``text`` read as a Python %-format string."""
+    named: dict[str, list[str]] = {}
+    unnamed: list[str] = []
+    pos = 0
+    while True:
+        pos = text.find("%", pos)
+        if pos < 0:
+            break
+        m = _DIRECTIVE.match(text, pos)
+        if m is None:
+            return FormatSpec(named, unnamed, f"a lone '%' at character {pos + 1}")
+        pos = m.end()
+        conv = m.group("conv")
+        if conv == "%":
             continue
-        if isinstance(message.id, tuple | list):
-            result.append((message.context, str(message.id[0]), str(message.id[1]),
-                           message.lineno or 0))
+        conv = _SAME_KIND.get(conv, conv)
+        if m.group("name") is not None:
+            if m.group("width") == "*":
+                return FormatSpec(named, unnamed, "'*' width with a named argument")
+            named.setdefault(m.group("name"), []).append(conv)
         else:
-            result.append((message.context, str(message.id), None, message.lineno or 0))
-    return result
+            unnamed.append(conv)
+    if named and unnamed:
+        return FormatSpec(named, unnamed, "it mixes named arguments and unnamed ones")
+    return FormatSpec(named, unnamed, None)
 
 
 def placeholders(text: str) -> set[str]:
-    return {m.group(1) or m.group(0) for m in PLACEHOLDER.finditer(text)}
+    spec = format_spec(text)
+    return set(spec.named) | ({"%s"} if spec.unnamed else set())
 
 
-def _count(text: str, name: str) -> int:
-    return sum(1 for m in PLACEHOLDER.finditer(text) if (m.group(1) or m.group(0)) == name)
+def _single_forms(rule: PluralRule) -> set[int]:
+    """Return the plural forms chosen for at most two numbers (1; 0 and 1; 2 for a dual).
+
+    Such a form may leave out a placeholder (\"one enclosure\"); any other form is chosen for
+    many numbers and must print them, or it reads wrong for 21, 31, … .
+    """
+    return {form for form, numbers in rule.distribution().items() if len(numbers) <= 2}
 
 
-def check_entry(entry: Entry, language: str, num_plurals: int, path: Path) -> list[CatalogError]:
+def check_entry(entry: Entry, rule: PluralRule, path: Path) -> list[CatalogError]:
     """Return the translator errors in one entry: placeholders, markup, plural forms."""
-    where = Location(relpath(path), entry.line)
+    shown = relpath(path)
     problems: list[CatalogError] = []
     if entry.status == "untranslated" and not any(entry.strings):
         return problems
-    if entry.plural is not None and len(entry.strings) != num_plurals:
+    if entry.plural is not None and len(entry.strings) != rule.nplurals:
         problems.append(CatalogError(
-            f"'{entry.msgid[:40]}' has {len(entry.strings)} plural forms, {language} has {num_plurals}",
-            where, "give one msgstr[n] per plural form of the language"))
-    for string in entry.strings:
+            f"'{entry.msgid[:40]}' has {len(entry.strings)} plural form(s), the catalog's Plural-Forms "
+            f"has nplurals={rule.nplurals}", Location(shown, entry.string_line(0)),
+            "give one msgstr[n] per plural form"))
+    source = format_spec(entry.msgid)
+    sources = [source] + ([format_spec(entry.plural)] if entry.plural is not None else [])
+    wanted: dict[str, set[str]] = {}
+    for spec in sources:
+        for name, convs in spec.named.items():
+            wanted.setdefault(name, set()).update(convs)
+    most_unnamed = max(len(s.unnamed) for s in sources)
+    single = _single_forms(rule) if entry.plural is not None else set()
+    for index, string in enumerate(entry.strings):
         if not string:
             continue
-        wanted = placeholders(entry.msgid) | placeholders(entry.plural or "")
-        got = placeholders(string)
-        # A plural form may leave out the count (e.g. "one Member State"), never add names.
-        missing_ok = {"count"} if entry.plural is not None else set()
-        if got - wanted or (wanted - got - missing_ok):
-            problems.append(CatalogError(
-                f"placeholders differ in '{entry.msgid[:40]}': source has "
-                f"{sorted(wanted) or 'none'}, translation has {sorted(got) or 'none'}",
-                where, "keep every %(name)s of the source exactly as it is"))
-        for name in sorted(got & wanted):
-            times, most = _count(string, name), max(_count(entry.msgid, name),
-                                                    _count(entry.plural or "", name))
-            if times > most:
+        where = Location(shown, entry.string_line(index))
+        label = f"msgstr[{index}]" if entry.plural is not None else "msgstr"
+        got = format_spec(string)
+        if got.error:
+            if source.error is None:
                 problems.append(CatalogError(
-                    f"placeholder '{name}' appears {times} times in the translation of "
+                    f"the translation of '{entry.msgid[:40]}' is not a valid format string: {got.error}",
+                    where, "write %% for a percent sign; keep %(name)s exactly as in the source"))
+            continue
+        for name in sorted(set(got.named) - set(wanted)):
+            problems.append(CatalogError(
+                f"placeholders differ in '{entry.msgid[:40]}': %({name})s in {label} is not in the source",
+                where, "keep every %(name)s of the source exactly as it is"))
+        for name in sorted(set(wanted) - set(got.named)):
+            if index in single:
+                continue  # a form for one number may leave the number out
+            problems.append(CatalogError(
+                f"placeholders differ in '{entry.msgid[:40]}': %({name})s of the source is missing "
+                f"from {label}" + (" (this form is chosen for " + _numbers_of(rule, index) + ")"
+                                   if entry.plural is not None else ""),
+                where, "keep every %(name)s of the source exactly as it is"))
+        for name in sorted(set(got.named) & set(wanted)):
+            if set(got.named[name]) - wanted[name]:
+                problems.append(CatalogError(
+                    f"format of %({name}) differs in '{entry.msgid[:40]}': source "
+                    f"{'/'.join(sorted(wanted[name]))}, {label} {'/'.join(sorted(set(got.named[name])))}",
+                    where, f"write %({name}){sorted(wanted[name])[0]} as in the source"))
+            most = max(len(s.named.get(name, [])) for s in sources)
+            if len(got.named[name]) > most:
+                problems.append(CatalogError(
+                    f"placeholder '{name}' appears {len(got.named[name])} times in the translation of "
                     f"'{entry.msgid[:40]}', {most} in the source", where,
                     "a repeated placeholder is usually left over from an edit: remove the extra one"))
+        if len(got.unnamed) != most_unnamed and not (index in single and len(got.unnamed) < most_unnamed):
+            problems.append(CatalogError(
+                f"placeholders differ in '{entry.msgid[:40]}': {most_unnamed} unnamed %s in the source, "
+                f"{len(got.unnamed)} in {label}", where, "keep every %s of the source"))
+        if string.startswith("\n") != entry.msgid.startswith("\n") or \
+                string.endswith("\n") != entry.msgid.endswith("\n"):
+            problems.append(CatalogError(
+                f"'{entry.msgid[:40]}': source and {label} do not both begin and end alike with a "
+                f"line break", where, "begin and end the translation as the source does"))
         added = set(MARKUP.findall(string)) - set(MARKUP.findall(entry.msgid)) - set(
             MARKUP.findall(entry.plural or ""))
         if added:
@@ -232,73 +273,92 @@ def check_entry(entry: Entry, language: str, num_plurals: int, path: Path) -> li
     return problems
 
 
+def _numbers_of(rule: PluralRule, form: int) -> str:
+    numbers = rule.distribution().get(form, [])
+    shown = ", ".join(str(n) for n in numbers[:4])
+    return f"n = {shown}{', …' if len(numbers) > 4 else ''}"
+
+
+def _header_problems(po: PoFile, language: str) -> list[CatalogError]:
+    """Return the problems of the header: language, charset, Plural-Forms (and CLDR warnings)."""
+    where = Location(po.shown, po.header_line)
+    problems: list[CatalogError] = []
+    header_language = po.header.get("Language")
+    if header_language and header_language.replace("-", "_").split("_")[0] != language:
+        problems.append(CatalogError(f"catalog header says language '{header_language}', file is for "
+                                     f"'{language}'", where, "fix the Language: header"))
+    content_type = po.header.get("Content-Type", "")
+    charset = re.search(r"charset=([\w-]+)", content_type)
+    if charset and charset.group(1).lower().replace("-", "") != "utf8":
+        problems.append(CatalogError(f"catalog declares charset {charset.group(1)}", where,
+                                     'catalogs are UTF-8: write "Content-Type: text/plain; charset=UTF-8"'))
+    cldr = cldr_plural_rule(language)
+    suggestion = f'"Plural-Forms: nplurals={cldr.nplurals}; plural={cldr.expression};\\n"'
+    plural_entries = [e for e in po.entries if e.plural is not None]
+    value = po.header.get("Plural-Forms")
+    if value is None:
+        if plural_entries:
+            problems.append(CatalogError(
+                f"the header has no Plural-Forms, but the message on line {plural_entries[0].line} "
+                f"has plural forms", where, f"add {suggestion} (CLDR's rule for {language})"))
+        return problems
+    try:
+        rule = parse_plural_forms(value)
+    except ValueError as exc:
+        problems.append(CatalogError(f"unusable Plural-Forms: {exc}", where,
+                                     f"use {suggestion} (CLDR's rule for {language})"))
+        return problems
+    largest = max(rule.distribution())
+    if largest >= rule.nplurals:
+        problems.append(CatalogError(
+            f"nplurals={rule.nplurals} but the plural expression gives values as large as {largest}",
+            where, f"use {suggestion} (CLDR's rule for {language})"))
+    if -1 in rule.distribution():
+        problems.append(CatalogError("the plural expression fails for some numbers (division by zero?)",
+                                     where, f"use {suggestion}"))
+    for e in plural_entries:
+        if len(e.strings) != rule.nplurals:
+            problems.append(CatalogError(
+                f"nplurals={rule.nplurals}, but the message on line {e.line} has {len(e.strings)} "
+                f"plural form(s)", Location(po.shown, e.msgstr_line),
+                f"give one msgstr[n] per form: msgstr[0] … msgstr[{rule.nplurals - 1}]"))
+    if rule.nplurals != cldr.nplurals or any(rule.index(n) != cldr.index(n) for n in PLURAL_PROBE):
+        differs = next((n for n in PLURAL_PROBE if rule.index(n) != cldr.index(n)), None)
+        detail = (f"n = {differs} takes form {rule.index(differs)} here, form {cldr.index(differs)} in "
+                  f"CLDR" if differs is not None else f"{rule.nplurals} forms, CLDR has {cldr.nplurals}")
+        problems.append(CatalogWarning(
+            f"Plural-Forms differs from CLDR {_cldr_version()} for {language} ({detail})", where,
+            f"valid as it is, and the file's own rule is used; to follow CLDR use {suggestion} and "
+            f"give each message that many forms"))
+    return problems
+
+
+def _cldr_version() -> str:
+    from babel.core import get_cldr_version
+
+    return str(get_cldr_version())
+
+
 def catalog_problems(path: Path, language: str,
                      template: list[tuple[str | None, str, str | None, int]]) -> list[CatalogError]:
-    """Return every problem of one .po file: syntax, header, entries, unchanged long strings."""
-    try:
-        catalog = load_catalog(path, language)
-    except CatalogError as exc:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        return scan_po(path, text) or [exc]
-    problems: list[CatalogError] = []
-    header_language = _header_language(path)
-    if header_language and header_language.split("_")[0] != language:
-        problems.append(CatalogError(
-            f"catalog header says language '{header_language}', file is for '{language}'",
-            Location(relpath(path), 1), "fix the Language: header"))
-    expected = get_plural(language)[0]
-    declared = _declared_plurals(path)
-    if declared is not None and declared != expected:
-        problems.append(CatalogError(
-            f"Plural-Forms declares nplurals={declared}, {language} has {expected}",
-            Location(relpath(path), 1), f"use nplurals={expected}"))
-    # Babel pads missing plural forms with empty strings, so count them in the file itself.
-    for line, count in _plural_form_counts(path.read_text(encoding="utf-8")):
-        if count != expected:
-            problems.append(CatalogError(
-                f"message on line {line} has {count} plural forms, {language} has {expected}",
-                Location(relpath(path), line), "give one msgstr[n] per plural form of the language"))
-    for entry in catalog.entries.values():
-        problems.extend(check_entry(entry, language, expected, path))
+    """Return every problem of one .po file: syntax, header, entries, unchanged long strings.
+
+    Covers everything ``msgfmt --check --use-fuzzy`` reports as an error, at the same lines, and
+    more (every message is checked as a format string, since pactdocs fills all of them).
+    """
+    po = read_po(path)
+    problems: list[CatalogError] = list(po.problems)
+    problems.extend(_header_problems(po, language))
+    rule = po.plural_rule()
+    for entry in _entries(po).values():
+        problems.extend(check_entry(entry, rule, path))
         if (entry.strings and entry.strings[0] == entry.msgid and len(entry.msgid.split()) >= 4
                 and language != "en"):
             problems.append(CatalogError(
                 f"translation is the unchanged source text '{entry.msgid[:40]}'",
-                Location(relpath(path), entry.line), "translate it, or clear it to mark it untranslated"))
+                Location(relpath(path), entry.string_line(0)),
+                "translate it, or clear it to mark it untranslated"))
     return problems
-
-
-def _plural_form_counts(text: str) -> list[tuple[int, int]]:
-    """Return (msgid line, number of msgstr[n]) for every plural entry of a .po text."""
-    result = []
-    msgid_line = 0
-    count = -1
-    for number, line in enumerate(text.splitlines() + [""], start=1):
-        if line.startswith("msgid "):
-            msgid_line, count = number, -1
-        elif line.startswith("msgid_plural"):
-            count = 0
-        elif line.startswith("msgstr[") and count >= 0:
-            count += 1
-        elif not line.strip() and count >= 0:
-            result.append((msgid_line, count))
-            count = -1
-    return result
-
-
-def _header(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    return text[: text.find("\n\n")] if "\n\n" in text else text
-
-
-def _header_language(path: Path) -> str | None:
-    m = re.search(r'"Language: ([\w-]+)\\n"', _header(path))
-    return m.group(1) if m else None
-
-
-def _declared_plurals(path: Path) -> int | None:
-    m = re.search(r"nplurals=(\d+)", _header(path))
-    return int(m.group(1)) if m else None
 
 
 def status_counts(catalog: Catalog,

@@ -27,13 +27,16 @@ def _project(args: argparse.Namespace) -> Project:
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_project
 
-    problems = check_project(_project(args))
-    for problem in problems:
+    found = check_project(_project(args))
+    problems = [p for p in found if p.severity == "error"]
+    warnings = [p for p in found if p.severity == "warning"]
+    for problem in found:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        print(f"{len(problems)} problem(s), {len(warnings)} warning(s)", file=sys.stderr)
         return EXIT_FAILED
-    print("ok: registries, letters, templates and catalogs are valid")
+    print("ok: registries, letters, templates and catalogs are valid"
+          + (f" ({len(warnings)} warning(s))" if warnings else ""))
     return EXIT_OK
 
 

@@ -25,6 +25,7 @@ class PactdocsError(Exception):
     """
 
     category = "error"
+    severity = "error"
 
     def __init__(
         self,
@@ -41,7 +42,8 @@ class PactdocsError(Exception):
             self.category = category
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}" if self.location else self.message
+        message = f"warning: {self.message}" if self.severity == "warning" else self.message
+        text = f"{self.location}: {message}" if self.location else message
         if self.hint:
             text += f" ({self.hint})"
         return text
@@ -61,6 +63,12 @@ class TemplateError(PactdocsError):
 
 class CatalogError(PactdocsError):
     category = "catalog"
+
+
+class CatalogWarning(CatalogError):
+    """A catalog oddity that is valid and renders as it is: reported, never refused."""
+
+    severity = "warning"
 
 
 class RenderError(PactdocsError):

@@ -39,7 +39,7 @@ from typing import Any
 from lxml import etree
 
 from . import __version__
-from .catalogs import Entry, check_entry, read_catalog_file, write_catalog
+from .catalogs import Entry, check_entry, load_catalog, read_catalog_file, write_catalog
 from .compose import Composer, Project, load_templates_of
 from .errors import CatalogError, Location, PactdocsError, UsageError, did_you_mean, relpath
 from .letters import FRAME_DIR, Letter, list_letters
@@ -412,7 +412,8 @@ def _read_units(project: Project, file: Any, owner: str, code: str, po: Path, xl
     where = relpath(xliff)
     templates = {unit_id(c, m, p): (c, m, p) for c, m, p, _ in load_templates_of(project, owner)}
     babel = read_catalog_file(po)
-    forms = babel.num_plurals
+    rule = load_catalog(po, code).plural
+    forms = rule.nplurals
     changes: list[Change] = []
     units: dict[str, list[tuple[Any, Any]]] = {}
     for unit in file.iter(_q("trans-unit")):
@@ -457,7 +458,7 @@ def _read_units(project: Project, file: Any, owner: str, code: str, po: Path, xl
             report.empty += 1
             continue
         entry = Entry(msgid, context, plural, tuple(strings), not all(approvals), at.line)
-        found = check_entry(entry, code, forms, xliff)
+        found = check_entry(entry, rule, xliff)
         if any(not s for s in strings):
             found.append(CatalogError(f"'{msgid[:40]}': some plural forms have no target", at,
                                       "translate every plural form"))

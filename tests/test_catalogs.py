@@ -44,15 +44,15 @@ def test_wrong_placeholder(project: Path, capsys: pytest.CaptureFixture[str]) ->
     out = problems(capsys, project)
     m = re.search(r"_frame/locale/de\.po:(\d+): placeholders differ", out)
     assert m, out
-    # The line named is the entry's own msgid line.
-    assert po.read_text(encoding="utf-8").splitlines()[int(m.group(1)) - 1].startswith("msgid")
+    # The line named is the translation's own line, as msgfmt --check names it.
+    assert po.read_text(encoding="utf-8").splitlines()[int(m.group(1)) - 1].startswith("msgstr")
 
 
 def test_injected_markup(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     po = project / LETTER_PO.format("fr")
     line = set_msgstr(po, "Rethinking reception", '<img src=\\"http://x.example/t.png\\">Repenser')
     out = problems(capsys, project)
-    assert f"pact-implementation/locale/fr.po:{line}: translation adds markup" in out, out
+    assert f"pact-implementation/locale/fr.po:{line + 1}: translation adds markup" in out, out
 
 
 def test_malformed_po(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,7 +83,8 @@ def test_wrong_plural_forms(project: Path, capsys: pytest.CaptureFixture[str]) -
     two_forms = 'msgstr[0] "Tabela dla %(count)s państwa."\nmsgstr[1] "Tabela dla %(count)s państw."\n'
     po.write_text(text.replace(entry.group(1), two_forms), encoding="utf-8")
     out = problems(capsys, project)
-    assert re.search(r"pact-implementation/locale/pl\.po:\d+: .*has 2 plural forms, pl has 3", out), out
+    assert re.search(r"pact-implementation/locale/pl\.po:\d+: nplurals=3, but the message on line \d+ has 2 "
+                     r"plural form", out), out
 
 
 def test_outdated_template_is_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
