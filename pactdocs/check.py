@@ -6,9 +6,9 @@ import ctypes.util
 
 from .compose import Composer, Project
 from .errors import PactdocsError
-from .i18n import check_catalogs
-from .languages import OFFICIAL
-from .letters import list_letters
+from .sources.languages import OFFICIAL
+from .sources.letters import list_letters
+from .translation.maintenance import check_catalogs
 
 
 def check_project(project: Project) -> list[PactdocsError]:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from .errors import PactdocsError, UsageError
 
 if TYPE_CHECKING:
+    from .batch.merge import Summary
     from .compose import Project
-    from .merge import Summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -41,8 +41,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from .merge import Options, merge
-    from .progress import Progress
+    from .batch.merge import Options, merge
+    from .batch.progress import Progress
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -91,7 +91,7 @@ def _print_plan(summary: Summary) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     project = _project(args)
     if args.what == "letters":
-        from .letters import list_letters
+        from .sources.letters import list_letters
 
         for name in list_letters(project.templates):
             letter = project.letter(name)
@@ -115,8 +115,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_i18n(args: argparse.Namespace) -> int:
-    from . import i18n
-    from .languages import OFFICIAL, parse_languages
+    from .sources.languages import OFFICIAL, parse_languages
+    from .translation import maintenance as i18n
 
     project = _project(args)
     if args.action == "import":
@@ -149,7 +149,7 @@ def cmd_i18n(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from .review import write_reviews
+    from .translation.review import write_reviews
 
     written = write_reviews(
         _project(args), args.letter, args.lang, to=args.to,
@@ -162,7 +162,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def _export(project: Project, args: argparse.Namespace, languages: list[str]) -> int:
-    from .xliff import write_export
+    from .translation.xliff import write_export
 
     if args.format != "xliff":
         raise UsageError(f"unknown exchange format '{args.format}'", hint="use --format xliff")
@@ -175,7 +175,7 @@ def _export(project: Project, args: argparse.Namespace, languages: list[str]) ->
 
 
 def _import(project: Project, args: argparse.Namespace) -> int:
-    from .xliff import ImportRefused, import_xliff
+    from .translation.xliff import ImportRefused, import_xliff
 
     if not args.file:
         raise UsageError("name the XLIFF file to import", hint="pactdocs i18n import FILE")

@@ -23,10 +23,9 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from .catalogs import Catalog, load_catalog, read_template
 from .errors import Location, PactdocsError, RenderError, TemplateError, relpath
-from .languages import Formatter, Language, load_languages
-from .letters import FRAME_DIR, Letter, Part, load_letter
+from .locale.catalogs import Catalog, load_catalog, read_template
+from .locale.formatting import Formatter
 from .model import (
     Block,
     Cell,
@@ -41,10 +40,12 @@ from .model import (
     Table,
     worst,
 )
-from .yamlload import load_yaml
+from .sources.languages import Language, load_languages
+from .sources.letters import FRAME_DIR, Letter, Part, load_letter
+from .sources.yamlload import load_yaml
 
 if TYPE_CHECKING:
-    from .registry import MemberState, Person, Registry
+    from .sources.registry import MemberState, Person, Registry
 
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 _MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
@@ -80,7 +81,7 @@ class Project:
         return load_languages(self.frame_dir / "languages.yaml")
 
     def registry(self) -> Registry:
-        from .registry import load_registry
+        from .sources.registry import load_registry
 
         return load_registry(self.recipients)
 

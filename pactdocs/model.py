@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["translated", "fuzzy", "untranslated"]
+from .locale import Status
+
 STATUS_ORDER: dict[str, int] = {"translated": 0, "fuzzy": 1, "untranslated": 2}
 
 

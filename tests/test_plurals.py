@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, replace_in, run_cli
 
-from pactdocs.catalogs import cldr_plural_rule
 from pactdocs.compose import Composer, Project
+from pactdocs.locale.catalogs import cldr_plural_rule
 
 FRAME_PO = "letter_templates/_frame/locale/{}.po"
 LETTER_PO = "letter_templates/pact-implementation/locale/{}.po"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pactdocs.errors import RegistryError
-from pactdocs.registry import (
+from pactdocs.sources.registry import (
     LANGUAGES,
     PROTOCOL_ORDER,
     Person,

@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from readback import normalise, pdf_fonts, pdf_text
 
 from pactdocs.compose import Composer, Project
-from pactdocs.review import COLOURS, LABELS
+from pactdocs.translation.review import COLOURS, LABELS
 
 LETTER = "pact-implementation"
 PARTS = ("letter", "annex-1", "annex-2")
@@ -114,7 +114,7 @@ def test_review_documents_hold_every_segment_in_order(project: Path, tmp_path: P
 
 def test_review_follows_approval_and_recipient(project: Path, tmp_path: Path) -> None:
     # A translator approves one entry directly in the .po file.
-    from pactdocs.catalogs import read_catalog_file, write_catalog
+    from pactdocs.locale.catalogs import read_catalog_file, write_catalog
 
     po = project / "letter_templates" / LETTER / "locale" / "el.po"
     babel = read_catalog_file(po)

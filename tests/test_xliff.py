@@ -14,8 +14,8 @@ from conftest import run_cli
 from lxml import etree
 from readback import normalise, pdf_metadata, pdf_text
 
-from pactdocs.catalogs import read_catalog_file
-from pactdocs.xliff import NS, SCHEMA
+from pactdocs.locale.catalogs import read_catalog_file
+from pactdocs.translation.xliff import NS, SCHEMA
 
 LETTER = "pact-implementation"
 X = {"x": NS}
@@ -236,7 +236,7 @@ def test_final_accepts_a_language_once_every_unit_is_approved(project: Path, tmp
 
 
 def test_inline_codes_survive_what_cat_tools_do_with_them() -> None:
-    from pactdocs.xliff import _q, fill_inline, flatten_inline
+    from pactdocs.translation.xliff import _q, fill_inline, flatten_inline
 
     text = "See <em>Annex %(number)s</em> by %(date)s (100%% sure)."
     source = etree.Element(_q("source"))

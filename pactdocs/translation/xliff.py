@@ -38,11 +38,11 @@ from typing import Any
 
 from lxml import etree
 
-from . import __version__
-from .catalogs import Entry, check_entry, load_catalog, read_catalog_file, write_catalog
-from .compose import Composer, Project, load_templates_of
-from .errors import CatalogError, Location, PactdocsError, UsageError, did_you_mean, relpath
-from .letters import FRAME_DIR, Letter, list_letters
+from .. import __version__
+from ..compose import Composer, Project, load_templates_of
+from ..errors import CatalogError, Location, PactdocsError, UsageError, did_you_mean, relpath
+from ..locale.catalogs import Entry, check_entry, load_catalog, read_catalog_file, write_catalog
+from ..sources.letters import FRAME_DIR, Letter, list_letters
 
 NS = "urn:oasis:names:tc:xliff:document:1.2"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -263,7 +263,7 @@ def _parser() -> Any:
 def write_export(project: Project, languages: list[str], letter_name: str | None,
                  out: Path | None) -> list[Path]:
     """Write one XLIFF per language; return the paths."""
-    from .merge import write_atomic
+    from ..batch.merge import write_atomic
 
     letter = choose_letter(project, letter_name)
     if out is not None and out.suffix in (".xlf", ".xliff") and len(languages) > 1:

@@ -2,7 +2,8 @@
 
 Each worker starts once (imports, fonts, templates, catalogs), then takes units one at a time.
 A worker that dies or runs past the time limit costs only the unit it held: that unit is
-reported failed and a fresh worker takes its place.
+reported failed and a fresh worker takes its place. The pool knows nothing of what a unit is: it
+is handed the functions that start a worker, run a unit and describe a unit's failure.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import multiprocessing as mp
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from . import merge as _merge
-from .errors import RenderError
+from ..errors import RenderError
+
+U = TypeVar("U")
+R = TypeVar("R")
 
 
-def _serve(conn: Connection, init: dict[str, Any]) -> None:
-    _merge.worker_init(**init)
+def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any]) -> None:
+    start()
     conn.send(("ready", None))
     while True:
         try:
@@ -27,30 +30,32 @@ def _serve(conn: Connection, init: dict[str, Any]) -> None:
             return
         if unit is None:
             return
-        conn.send(("done", _merge.run_unit(unit)))
+        conn.send(("done", run(unit)))
 
 
-def run_pool(units: list[_merge.Unit], on_results: Callable[[list[_merge.Result]], None], *,
-             root: str, letter: str, out: str, final: bool, jobs: int, timeout: float) -> None:
-    """Run ``units``; call ``on_results`` with each unit's results as they arrive."""
-    init: dict[str, Any] = {"root": root, "letter": letter, "out": out, "final": final}
+def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
+             start: Callable[[], None], run: Callable[[U], list[R]],
+             failed: Callable[[U, str], list[R]], jobs: int, timeout: float) -> None:
+    """Run ``units`` in this order; call ``on_results`` with each unit's results as they arrive.
+
+    ``start`` prepares a worker (once per process), ``run`` renders one unit, ``failed`` gives the
+    results of a unit whose worker died or ran past ``timeout`` seconds.
+    """
     if not units:
         return
     jobs = max(1, min(jobs, len(units)))
     if jobs == 1:
-        _merge.worker_init(**init)
+        start()
         for unit in units:
-            on_results(_merge.run_unit(unit))
+            on_results(run(unit))
         return
-    # Shared annexes first: they fan out to many files, and they are few.
-    queue = sorted(units, key=lambda u: (u.recipient is not None,))
-    queue.reverse()
+    queue = list(reversed(units))
     context = mp.get_context("fork")
     workers: dict[Connection, dict[str, Any]] = {}
 
-    def start() -> None:
+    def spawn() -> None:
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, init), daemon=True)
+        process = context.Process(target=_serve, args=(child, start, run), daemon=True)
         process.start()
         child.close()
         workers[parent] = {"process": process, "unit": None, "since": 0.0, "ready": False}
@@ -82,12 +87,12 @@ def run_pool(units: list[_merge.Unit], on_results: Callable[[list[_merge.Result]
         state["process"].join()
         conn.close()
         if unit is not None:
-            on_results([_merge.Result(j.path, None, 0, "failed", reason) for j in unit.jobs])
+            on_results(failed(unit, reason))
         if queue:
-            start()
+            spawn()
 
     for _ in range(jobs):
-        start()
+        spawn()
     while workers:
         busy = [c for c, s in workers.items() if s["unit"] is not None or not s["ready"]]
         if not busy:

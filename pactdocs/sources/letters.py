@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Location, TemplateError, did_you_mean, relpath
+from ..errors import Location, TemplateError, did_you_mean, relpath
 from .languages import OFFICIAL
 from .yamlload import Node, load_yaml
 

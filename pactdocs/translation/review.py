@@ -15,13 +15,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .compose import Composer, Project
-from .errors import UsageError, did_you_mean
-from .letters import FRAME_DIR, Letter
-from .model import Segment, Status
-from .writers.docx import _deterministic_zip
-from .writers.html import STYLE_DIR
-from .writers.pdf import local_fetcher
+from ..compose import Composer, Project
+from ..errors import UsageError, did_you_mean
+from ..model import Segment, Status
+from ..sources.letters import FRAME_DIR, Letter
+from ..writers.docx import _deterministic_zip
+from ..writers.html import STYLE_DIR
+from ..writers.pdf import local_fetcher
 
 STATUSES: tuple[Status, ...] = ("translated", "fuzzy", "untranslated")
 # Colour and a word for each status, so the mark survives printing in black and white.
@@ -276,7 +276,7 @@ def write_reviews(project: Project, letter_name: str, language: str, *, to: str 
                   formats: tuple[str, ...] = ("html",), out: Path | None = None,
                   parts: tuple[str, ...] = ()) -> list[Path]:
     """Write the review documents; return their paths. Each file is written atomically."""
-    from .merge import write_atomic
+    from ..batch.merge import write_atomic
 
     for fmt in formats:
         if fmt not in REVIEW_FORMATS:

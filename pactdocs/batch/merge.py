@@ -13,14 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .catalogs import load_catalog, unfinished
-from .compose import Composer, Project, load_templates_of
-from .errors import PactdocsError, UsageError, did_you_mean
-from .languages import parse_languages
-from .letters import FRAME_DIR, STYLE_DIR, Letter
-from .registry import Registry
-from .writers import WRITERS, get_writer
+from .. import __version__
+from ..compose import Composer, Project, load_templates_of
+from ..errors import PactdocsError, UsageError, did_you_mean
+from ..locale.catalogs import load_catalog, unfinished
+from ..sources.languages import parse_languages
+from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter
+from ..sources.registry import Registry
+from ..writers import WRITERS, get_writer
 
 TMP_SUFFIX = ".pactdocs-tmp"
 
@@ -313,10 +313,17 @@ def merge(project: Project, options: Options,
         if progress:
             progress(done, total)
 
+    def start_worker() -> None:
+        worker_init(root=str(project.root), letter=letter.name, out=str(out), final=options.final)
+
+    def unit_failed(unit: Unit, reason: str) -> list[Result]:
+        return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs]
+
+    # Shared annexes first: they fan out to many files, and they are few.
+    todo.sort(key=lambda u: u.recipient is not None)
     try:
-        run_pool(todo, on_results, root=str(project.root), letter=letter.name, out=str(out),
-                 final=options.final, jobs=options.jobs or os.cpu_count() or 1,
-                 timeout=options.timeout)
+        run_pool(todo, on_results, start=start_worker, run=run_unit, failed=unit_failed,
+                 jobs=options.jobs or os.cpu_count() or 1, timeout=options.timeout)
     finally:
         store.close()
     manifest = _manifest(letter, jobs, results)

@@ -2,7 +2,7 @@
 
 Each letter has its own catalog (``letter_templates/<letter>/locale/<lang>.po`` with the template
 ``messages.pot``); the letter frame has one too (``letter_templates/_frame``). Babel reads the
-files for writing and updating; reading and checking go through :mod:`pactdocs.pofile`, which
+files for writing and updating; reading and checking go through :mod:`pactdocs.locale.pofile`, which
 keeps every line and follows the file's own ``Plural-Forms``, and every problem carries
 ``file:line``.
 """
@@ -22,8 +22,8 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po as babel_read_po
 from babel.messages.pofile import write_po
 
-from .errors import CatalogError, CatalogWarning, Location, relpath
-from .model import Status
+from ..errors import CatalogError, CatalogWarning, Location, relpath
+from . import Status
 from .pofile import PLURAL_PROBE, PluralRule, PoFile, parse_plural_forms, parse_po, read_po
 
 MARKUP = re.compile(r"<[^<>]+>")

@@ -10,7 +10,9 @@ from typing import Any
 from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.extract import extract
 
-from .catalogs import (
+from ..compose import Project
+from ..errors import PactdocsError
+from ..locale.catalogs import (
     _FIXED_DATE,
     catalog_problems,
     compile_catalog,
@@ -22,10 +24,8 @@ from .catalogs import (
     status_counts,
     write_catalog,
 )
-from .compose import Project
-from .errors import PactdocsError
-from .letters import FRAME_DIR, list_letters
-from .yamlload import load_yaml
+from ..sources.letters import FRAME_DIR, list_letters
+from ..sources.yamlload import load_yaml
 
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true", "trimmed": "true",
                  "silent": "false"}
@@ -153,7 +153,7 @@ def check_catalogs(project: Project, languages: list[str], source: str = "en") -
                  for m in build_template(project, owner) if m.id}
         stored = {(c, i) for c, i, _p, _l in template}
         if fresh != stored:
-            from .errors import CatalogError, Location, relpath
+            from ..errors import CatalogError, Location, relpath
             problems.append(CatalogError(
                 "catalog template is out of step with the letter's sources",
                 Location(relpath(pot), 1), "run pactdocs i18n extract, then pactdocs i18n update"))

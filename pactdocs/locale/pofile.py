@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CatalogError, Location, relpath
+from ..errors import CatalogError, Location, relpath
 
 # GNU gettext's rule for a catalog without a Plural-Forms header.
 DEFAULT_PLURAL_FORMS = "nplurals=2; plural=(n != 1);"

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from .errors import Location, PactdocsError, relpath
+from ..errors import Location, PactdocsError, relpath
 
 
 class Node(dict):

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Location, RegistryError, did_you_mean, relpath
+from ..errors import Location, RegistryError, did_you_mean, relpath
 from .yamlload import Node, Seq, load_yaml
 
 # The EU Member States in protocol order (Interinstitutional Style Guide 7.1): Greece is EL.

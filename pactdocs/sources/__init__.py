@@ -1,0 +1,1 @@
+"""What comes in, validated: the YAML loader, registries, letter definitions, the language table."""

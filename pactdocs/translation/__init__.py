@@ -1,0 +1,1 @@
+"""What translators use: catalog maintenance, bilingual review documents, XLIFF exchange."""
