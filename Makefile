@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 UV_VERSION := 0.13.8
-# What WeasyPrint, the house fonts and the tests need from Debian; python3-venv for the venv.
+# What WeasyPrint, the house fonts and the tests need from Debian; python3-venv for the venv;
+# Chromium for the review web page tests (Playwright drives it) and OmegaT for the XLIFF round trip.
 SYSTEM_PACKAGES := python3-venv poppler-utils libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
-	fonts-liberation2 fonts-dejavu-core gettext
+	fonts-liberation2 fonts-dejavu-core gettext chromium omegat
 
 .PHONY: setup system demo test bench lint lock clean
 
