@@ -19,7 +19,7 @@ from ..compose import Composer, Project
 from ..errors import UsageError, did_you_mean
 from ..model import Segment, Status
 from ..sources.letters import FRAME_DIR, Letter
-from ..writers.docx import _deterministic_zip
+from ..writers.docx import deterministic_zip
 from ..writers.html import STYLE_DIR
 from ..writers.pdf import local_fetcher
 
@@ -254,7 +254,7 @@ def review_docx(review: Review) -> bytes:
         shade(status_cell, COLOURS[row.status])
     buffer = io.BytesIO()
     doc.save(buffer)
-    return _deterministic_zip(buffer.getvalue())
+    return deterministic_zip(buffer.getvalue())
 
 
 def review_bytes(review: Review, fmt: str) -> bytes:
