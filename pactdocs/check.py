@@ -33,7 +33,12 @@ def check_project(project: Project) -> list[PactdocsError]:
 
                 problems.append(TemplateError(f"unknown {kind} '{ref}'", letter.location,
                                               did_you_mean(ref, list(known))))
-        problems.extend(Composer(project, letter, registry).check_templates())
+        composer = Composer(project, letter, registry)
+        problems.extend(composer.check_templates())
+        try:
+            problems.extend(composer.check_frame_forms(list(letter.languages)))
+        except PactdocsError as exc:
+            problems.append(exc)
     try:
         problems.extend(check_catalogs(project, list(OFFICIAL)))
     except PactdocsError as exc:

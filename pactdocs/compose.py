@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,9 +24,17 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from .errors import Location, PactdocsError, RenderError, TemplateError, relpath
+from .errors import (
+    CatalogError,
+    Location,
+    PactdocsError,
+    RenderError,
+    TemplateError,
+    did_you_mean,
+    relpath,
+)
 from .locale.catalogs import Catalog, load_catalog, read_template
-from .locale.formatting import Formatter
+from .locale.formatting import NBSP, Formatter
 from .model import (
     Block,
     Cell,
@@ -40,7 +49,7 @@ from .model import (
     Table,
     worst,
 )
-from .sources.languages import Language, load_languages
+from .sources.languages import DATE_ROLES, EU_TO_ISO, Language, load_languages
 from .sources.letters import FRAME_DIR, Letter, Part, load_letter
 from .sources.yamlload import load_yaml
 
@@ -158,12 +167,15 @@ class Composer:
         # pass_context keeps Jinja from folding `"2024-04-15"|date` into the compiled template,
         # which would freeze the language of whichever render compiled it first.
         @pass_context
-        def date(_ctx: Any, value: Any) -> str:
-            return composer.formatter.date(str(value))
+        def date(_ctx: Any, value: Any, role: str = "default") -> str:
+            if role not in DATE_ROLES:
+                raise TemplateError(f"unknown date role '{role}'", None,
+                                    did_you_mean(role, DATE_ROLES) or f"use one of {', '.join(DATE_ROLES)}")
+            return composer.formatter.date(str(value), role)
 
         @pass_context
-        def country(_ctx: Any, code: Any) -> str:
-            return composer.formatter.country(str(code))
+        def country(_ctx: Any, code: Any, form: str = "name") -> str:
+            return composer.country(str(code), form)
 
         @pass_context
         def list_(_ctx: Any, items: Any) -> str:
@@ -182,6 +194,69 @@ class Composer:
                 problems.append(TemplateError(exc.message or "syntax error",
                                               Location(relpath(self.letter.root / part.template),
                                                        exc.lineno)))
+        return problems
+
+    def frame_messages_used(self) -> dict[str, str]:
+        """Return context → English of every frame message that depends on who the letter is for.
+
+        That is the grammar a language must supply before it can carry the letter: each
+        recipient's country forms and form of address in the recipient's gender, each person's
+        name order, the signatory's function in the signatory's gender, the place of writing, the
+        c.c. agencies. A missing one is named by ``pactdocs check``.
+        """
+        used: list[str] = []
+        signatory = self.registry.signatories.get(self.letter.signatory)
+        if signatory is not None:
+            used += [f"functions.{signatory.function}.{signatory.person.gender}",
+                     f"labels.person_name.{signatory.person.name_order}"]
+        used.append(f"places.{self.letter.place}")
+        group = self.registry.groups.get(self.letter.recipients)
+        codes = [c for c in (group.members if group else ()) if c in self.registry.member_states]
+        for code in self.registry.member_states:
+            used.append(f"countries.{code}.name")  # annex 2 lists every Member State
+        for code in codes:
+            person = self.registry.member_states[code].representative
+            form = f"forms_of_address.{person.form_of_address}.{person.gender}"
+            used += [f"countries.{code}.of", f"{form}.title", f"{form}.salutation", f"{form}.closing",
+                     f"labels.person_name.{person.name_order}"]
+        cc = self.registry.groups.get(self.letter.cc)
+        for agency in (cc.members if cc else ()):
+            used.append(f"agencies.{agency}.short_name")
+            head = self.registry.agencies[agency].head if agency in self.registry.agencies else None
+            if head is not None:
+                used.append(f"labels.person_name.{head.name_order}")
+        result: dict[str, str] = {}
+        for context in dict.fromkeys(used):
+            node: Any = self.frame
+            for key in context.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            result[context] = node if isinstance(node, str) else ""
+        return result
+
+    def check_frame_forms(self, languages: list[str]) -> list[PactdocsError]:
+        """Return an error per frame message the letter needs that the frame or a language lacks."""
+        problems: list[PactdocsError] = []
+        needed = self.frame_messages_used()
+        frame_file = relpath(self.project.frame_dir / "frame.yaml")
+        for context, english in needed.items():
+            if not english:
+                problems.append(TemplateError(
+                    f"the frame has no text '{context}', which letter '{self.letter.name}' needs",
+                    Location(frame_file), f"add {context} to frame.yaml, then run pactdocs i18n extract"))
+        for language in languages:
+            if language == self.letter.source_language:
+                continue
+            catalog = self.catalog(FRAME_DIR, language)
+            missing = [(c, e) for c, e in needed.items() if e and not (
+                (entry := catalog.get(c, e)) is not None and all(entry.strings))]
+            if missing:
+                shown = ", ".join(f"{c} ('{e[:30]}')" for c, e in missing[:6])
+                problems.append(CatalogError(
+                    f"{language} lacks {len(missing)} form(s) letter '{self.letter.name}' uses: {shown}"
+                    + (", …" if len(missing) > 6 else ""),
+                    Location(relpath(catalog.path)),
+                    "translate them in the frame catalog (country forms, gendered functions and "
+                    "titles, the place of writing)"))
         return problems
 
     # --- catalogs and messages -------------------------------------------------------------------
@@ -224,6 +299,7 @@ class Composer:
         except (KeyError, ValueError, TypeError) as exc:
             raise RenderError(f"the {self._language} text of '{singular[:50]}' has a bad placeholder "
                               f"({exc})", hint="run pactdocs check") from None
+        filled_text = self.formatter.typeset(str(filled_text))
         index = len(self._segments)
         self._segments.append(Segment(singular, context, str(filled_source), str(filled_text),
                                       status, self._part, owner))
@@ -266,7 +342,7 @@ class Composer:
             state = self.registry.member_states[recipient]
         signatory = self.registry.signatories[self.letter.signatory]
         letterhead = tuple(self.frame_item("letterhead", line) for line in self.frame["letterhead"])
-        letterhead += (self.frame_item("functions", signatory.function),)
+        letterhead += (self.frame_text(f"functions.{signatory.function}.{signatory.person.gender}"),)
         subject = self.translate(self.letter.name, "subject", self.letter.subject, None, None, {})[0]
         if part.id == "letter":
             assert state is not None
@@ -289,9 +365,9 @@ class Composer:
 
     def _compose_letter(self, part: Part, state: MemberState, letterhead: tuple[str, ...],
                         subject: str, signatory: Person) -> Document:
-        place = self.frame_item("cities", self.letter.place)
+        place = self.frame_text(f"places.{self.letter.place}")
         place_date = self.frame_text("labels.place_date", place=place,
-                                     date=self.formatter.date(self.letter.date))
+                                     date=self.formatter.date(self.letter.date, "dateline"))
         person = state.representative
         form = f"forms_of_address.{person.form_of_address}.{person.gender}"
         salutation = self.frame_text(f"{form}.salutation")
@@ -306,16 +382,19 @@ class Composer:
         heads = [self.registry.agencies[a] for a in cc_group.members]
         cc_label = self.frame_text("labels.cc")
         cc = tuple(
-            f"{self._person_name(a.head)} ({a.short_name}){'.' if i == len(heads) - 1 else ';'}"
+            self.frame_text("labels.cc_last" if i == len(heads) - 1 else "labels.cc_item",
+                            name=self._person_name(a.head),
+                            agency=self.frame_text(f"agencies.{a.id}.short_name"))
             for i, a in enumerate(heads))
         address = state.representation
         addressee = (
             self._person_name(person),
-            self.frame_text(f"{form}.title", country=self.formatter.country(state.code)),
+            self.frame_text(f"{form}.title", of_country=self.country(state.code, "of")),
             address.street,
-            f"{address.postcode} {self.frame_item('cities', address.city)}, "
-            f"{self.formatter.country(address.country)}",
-            f"{self.frame_text('labels.email')} {state.email}",
+            self.frame_text("labels.postal_city", postcode=address.postcode,
+                            city=self.frame_item("cities", address.city),
+                            country=self.country(address.country, "name")),
+            self.frame_text("labels.email", email=state.email),
         )
         return self._document(
             "letter", subject, subject, letterhead, body,
@@ -341,25 +420,57 @@ class Composer:
             body=body, draft_mark=draft, segments=tuple(self._segments), **fields)
 
     def _person_name(self, person: Person) -> str:
+        """Return the person's name with courtesy title, in the person's name order, unbreakable."""
         title = self.frame_text(f"courtesy_titles.{person.title}")
-        return self.frame_text("labels.person_name", title=title, first_name=person.first_name,
-                               surname=person.surname)
+        return self.frame_text(f"labels.person_name.{person.name_order}", title=title,
+                               first_name=person.first_name, surname=person.surname).replace(" ", NBSP)
 
-    def _variables(self, state: MemberState | None) -> dict[str, Any]:
-        """Return what templates may read: plain values only."""
+    def country(self, code: str, form: str = "name") -> str:
+        """Return a country in the form a sentence needs (``name``, ``of``), from the frame catalog.
+
+        Member States' names are the Interinstitutional Style Guide's, supplied by translators;
+        CLDR's name is used only for a country the frame does not list.
+        """
+        code = code.upper()
+        if code not in self.frame.get("countries", {}):
+            iso = {v: k for k, v in EU_TO_ISO.items()}.get(code, code)
+            if iso in self.frame.get("countries", {}):
+                code = iso
+            elif form == "name":
+                return self.formatter.country(code)
+            else:
+                raise RenderError(f"the frame has no '{form}' form of country '{code}'",
+                                  hint=f"add countries.{code} to letter_templates/_frame/frame.yaml")
+        return self.frame_text(f"countries.{code}.{form}")
+
+    def _full_name(self, person: Person) -> str:
+        """Return the person's name without courtesy title, in the person's name order."""
+        return self.frame_text(f"labels.full_name.{person.name_order}", first_name=person.first_name,
+                               surname=person.surname).replace(" ", NBSP)
+
+    def _member_states(self) -> list[SimpleNamespace]:
         states = []
         for code in self.registry.member_states:
             contact = self.registry.contacts.get(code)
             states.append(SimpleNamespace(
-                code=code, name=self.formatter.country(code),
-                contact=(f"{contact.person.first_name} {contact.person.surname}" if contact else ""),
+                code=code, name=self.country(code),
+                contact=self._full_name(contact.person) if contact else "",
                 mailbox=contact.mailbox if contact else ""))
+        return states
+
+    def _variables(self, state: MemberState | None) -> dict[str, Any]:
+        """Return what templates may read: plain values only, each made when a template reads it.
+
+        A message reached only through a value the template never reads (the list of every
+        Member State, in a letter that does not show it) is neither rendered nor recorded as a
+        segment of the document.
+        """
         recipient = None
         if state is not None:
-            recipient = SimpleNamespace(
-                code=state.code, name=self.formatter.country(state.code),
-                person=self._person_name(state.representative), email=state.email)
-        return {"recipient": recipient, "member_states": states,
+            recipient = _Lazy(code=lambda: state.code, name=lambda: self.country(state.code),
+                              person=lambda: self._person_name(state.representative),
+                              email=lambda: state.email)
+        return {"recipient": recipient, "member_states": _LazyList(self._member_states),
                 "letter": SimpleNamespace(reference=self.letter.reference, date=self.letter.date),
                 "language": self._language}
 
@@ -383,6 +494,42 @@ class Composer:
         except PactdocsError:
             raise
         return parse_body(html, self._segments, where)
+
+
+class _Lazy:
+    """A record whose fields are computed when a template first reads them."""
+
+    def __init__(self, **fields: Any) -> None:
+        self._fields = fields
+        self._values: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        fields = self.__dict__.get("_fields", {})
+        if name not in fields:
+            raise AttributeError(name)
+        values = self.__dict__["_values"]
+        if name not in values:
+            values[name] = fields[name]()
+        return values[name]
+
+
+class _LazyList(Sequence[Any]):
+    """A list made by ``make`` when a template first reads it."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._items: list[Any] | None = None
+
+    def _get(self) -> list[Any]:
+        if self._items is None:
+            self._items = list(self._make())
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 # --- body parser -----------------------------------------------------------------------------------

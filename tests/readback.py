@@ -14,15 +14,24 @@ def _bytes(source: Path | bytes) -> bytes:
     return source if isinstance(source, bytes) else Path(source).read_bytes()
 
 
-def pdf_text(source: Path | bytes, first: int | None = None, last: int | None = None) -> str:
-    """Return the text of a PDF (pdftotext, reading order), optionally of pages first..last."""
+# The character WeasyPrint draws where it hyphenates a word at the end of a line.
+SOFT_HYPHEN_SHOWN = "\u2010"
+
+
+def pdf_text(source: Path | bytes, first: int | None = None, last: int | None = None, *,
+             hyphenated: bool = False) -> str:
+    """Return the text of a PDF (pdftotext, reading order), optionally of pages first..last.
+
+    Words hyphenated at a line end are joined again, unless ``hyphenated``.
+    """
     args = ["pdftotext", "-enc", "UTF-8"]
     if first:
         args += ["-f", str(first)]
     if last:
         args += ["-l", str(last)]
     done = subprocess.run([*args, "-", "-"], input=_bytes(source), capture_output=True, check=True)
-    return done.stdout.decode("utf-8")
+    text = done.stdout.decode("utf-8")
+    return text if hyphenated else re.sub(f"{SOFT_HYPHEN_SHOWN}\n\\s*", "", text)
 
 
 def pdf_pages(source: Path | bytes) -> int:

@@ -92,7 +92,7 @@ def test_austrian_letter_has_every_part_in_order(austria: Path) -> None:
         "c.c.:",
         "Ms Montserrat Marín López (CEPOL);",
         "Mr Alexis Goosdeel (EMCDDA);",
-        "Ms Catherine De Bolle (EUROPOL);",
+        "Ms Catherine De Bolle (Europol);",
         "Ms Nina Gregori (EUAA);",
         "Ms Agnès Diallo (eu-LISA);",
         "Mr Hans Leijtens (Frontex).",

@@ -83,7 +83,7 @@ def test_export_validates_and_carries_states_codes_and_notes(project: Path, tmp_
     if "".join(target.itertext()):
         assert [ph.text for ph in target] == ["%(date)s"]
     notes = " ".join(n.text for n in date.findall("x:note", X))
-    assert "letter, segment" in notes and "letter.html.j2:2" in notes
+    assert "letter, segment" in notes and "letter.html.j2:3" in notes
     # Plurals: a group with one unit per plural form of the language, each saying which numbers.
     group = tree.find(".//x:group[@restype='x-gettext-plurals']", X)
     nplurals = read_catalog_file(project / "letter_templates" / LETTER / "locale" /

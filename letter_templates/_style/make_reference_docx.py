@@ -12,6 +12,7 @@ from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
+from docx.oxml.parser import OxmlElement
 from docx.shared import Mm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
@@ -88,6 +89,19 @@ def main() -> None:
     for rel_id, rel in list(document_part.rels.items()):
         if rel.reltype.endswith("/stylesWithEffects"):
             document_part.drop_rel(rel_id)
+    # Hyphenate automatically in the document's language (the PDF does too), and leave spelling
+    # and grammar to be checked: python-docx's template marks them as already checked.
+    settings = doc.settings.element
+    for name in ("w:proofState", "w:savePreviewPicture"):
+        found = settings.find(qn(name))
+        if found is not None:
+            settings.remove(found)
+    tab_stop = settings.find(qn("w:defaultTabStop"))
+    hyphenation = OxmlElement("w:autoHyphenation")
+    if tab_stop is not None:
+        tab_stop.addnext(hyphenation)
+    else:
+        settings.append(hyphenation)
     doc.core_properties.author = "pactdocs"
     doc.core_properties.title = "pactdocs reference styles"
     doc.save(HERE / "reference.docx")

@@ -7,11 +7,29 @@ filters, never through Babel directly.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from babel import Locale
 from babel.dates import format_date
 
 from ..sources.languages import EU_TO_ISO, Language
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+_QUOTED = re.compile(r"('(?:[^']|'')*')")
+
+
+def _substitute(pattern: str, month: str | None, day: str | None) -> str:
+    """Return the CLDR ``pattern`` with MMMM and d (outside quotes) replaced by literal text."""
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    parts = _QUOTED.split(pattern)
+    for i in range(0, len(parts), 2):  # the unquoted parts
+        if month is not None:
+            parts[i] = parts[i].replace("MMMM", literal(month))
+        if day is not None:
+            parts[i] = re.sub(r"(?<![d'])d(?![d'])", literal(day), parts[i])
+    return "".join(parts)
 
 
 class Formatter:
@@ -29,15 +47,28 @@ class Formatter:
         self.language = language
         self.locale = Locale.parse(language.locale)
 
-    def date(self, value: str | dt.date) -> str:
-        """Return ``value`` (ISO date) as the long date of this language."""
+    def date(self, value: str | dt.date, role: str = "default") -> str:
+        """Return ``value`` (ISO date) as this language writes it in ``role``, unbreakable.
+
+        ``role`` is the date's part in the sentence (``on``, ``by``, ``dateline``, ``default``):
+        Latvian writes "2024. gada 15. martā" for "on 15 March", Hungarian "2024. március 15-én".
+        The spaces are no-break spaces, so a date never breaks across lines.
+        """
         day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-        if self.language.month_names:
-            # House style differs from CLDR here: substitute the month name, keep CLDR's order.
-            pattern = self.locale.date_formats["long"].pattern
-            month = self.language.month_names[day.month - 1]
-            return format_date(day, pattern.replace("MMMM", f"'{month}'"), locale=self.locale)
-        return format_date(day, "long", locale=self.locale)
+        form = self.language.date_form(role)
+        pattern = form.pattern or self.locale.date_formats["long"].pattern
+        months = form.months or self.language.month_names
+        if months or form.days:
+            pattern = _substitute(pattern, months[day.month - 1] if months else None,
+                                  form.days[day.day - 1] if form.days else None)
+        return format_date(day, pattern, locale=self.locale).replace(" ", NBSP)
+
+    def typeset(self, text: str) -> str:
+        """Return ``text`` with this language's spacing before punctuation (French ``;`` ``:``)."""
+        for characters, space in self.language.space_before:
+            text = re.sub(f"[ {NBSP}{NNBSP}]?([{re.escape(characters)}])(?=\\s|$|<)",
+                          space.replace("\\", "\\\\") + r"\1", text)
+        return text
 
     def month(self, value: str) -> str:
         """Return ``YYYY-MM`` as month and year in this language ("October 2025")."""

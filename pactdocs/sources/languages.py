@@ -17,6 +17,17 @@ OFFICIAL = ("bg", "es", "cs", "da", "de", "et", "el", "en", "fr", "ga", "hr", "i
 
 # The EU writes Greece EL; CLDR knows it as GR.
 EU_TO_ISO = {"EL": "GR"}
+# The roles a date can have in a sentence (see languages.yaml).
+DATE_ROLES = ("default", "on", "by", "dateline")
+
+
+@dataclass(frozen=True)
+class DateForm:
+    """How a language writes a date in one role: a CLDR pattern, month names, day forms."""
+
+    pattern: str | None = None
+    months: tuple[str, ...] = ()
+    days: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,13 @@ class Language:
     endonym: str
     script: str
     month_names: tuple[str, ...] = ()
+    dates: tuple[tuple[str, DateForm], ...] = ()
+    space_before: tuple[tuple[str, str], ...] = ()  # (punctuation characters, the space before them)
+
+    def date_form(self, role: str) -> DateForm:
+        """Return the form of a date in ``role``, falling back to ``default``."""
+        forms = dict(self.dates)
+        return forms.get(role) or forms.get("default") or DateForm()
 
     @property
     def tag(self) -> str:
@@ -39,11 +57,24 @@ def load_languages(path: Path) -> dict[str, Language]:
     """Return the language table from ``languages.yaml``, in the order of language versions."""
     data = load_yaml(path, UsageError)
     result: dict[str, Language] = {}
-    for item in data["languages"]:
+    for index, item in enumerate(data["languages"]):
+        where = data["languages"].where(index) if hasattr(data["languages"], "where") else Location(
+            str(path))
+        dates = []
+        for role, form in (item.get("dates") or {}).items():
+            if role not in DATE_ROLES:
+                raise UsageError(f"unknown date role '{role}' for {item['code']}", where,
+                                 did_you_mean(role, DATE_ROLES) or f"use one of {', '.join(DATE_ROLES)}")
+            months, days = tuple(form.get("months", ())), tuple(str(d) for d in form.get("days", ()))
+            if months and len(months) != 12 or days and len(days) != 31:
+                raise UsageError(f"date role '{role}' of {item['code']} needs 12 months and 31 days",
+                                 where, "give every month name (and every day form) or none")
+            dates.append((role, DateForm(form.get("pattern"), months, days)))
         result[item["code"]] = Language(
             code=item["code"], locale=item["locale"], name=item["name"],
             endonym=item["endonym"], script=item["script"],
-            month_names=tuple(item.get("month_names", ())),
+            month_names=tuple(item.get("month_names", ())), dates=tuple(dates),
+            space_before=tuple((str(k), str(v)) for k, v in (item.get("space_before") or {}).items()),
         )
     missing = set(OFFICIAL) - set(result)
     if missing:

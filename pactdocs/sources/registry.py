@@ -59,6 +59,9 @@ SECTIONS = ("member_states", "agencies", "contacts", "signatories", "groups")
 GROUP_KINDS = ("recipients", "cc")
 TITLES = ("Mr", "Ms")
 GENDERS = ("male", "female")
+# How a person's name is written: given name first (most of Europe) or family name first
+# (Hungarian names in Hungarian). Each language's catalog says where the courtesy title goes.
+NAME_ORDERS = ("given-first", "family-first")
 YES_NO = ("yes", "no")
 
 _CODE = re.compile(r"[A-Z]{2}")
@@ -82,6 +85,7 @@ class Person:
     form_of_address: str = "ambassador"
     function: str = ""
     email: str = ""
+    name_order: str = "given-first"
 
     @property
     def display_name(self) -> str:
@@ -406,6 +410,7 @@ def _one_of(choices: tuple[str, ...], what: str, hint: str | None = None
 
 _title = _one_of(TITLES, "title", "use Mr or Ms")
 _gender = _one_of(GENDERS, "gender", "use male or female")
+_name_order = _one_of(NAME_ORDERS, "name_order", "use given-first or family-first")
 _yes_no = _one_of(YES_NO, "sample", 'use "yes" or "no"')
 _kind = _one_of(GROUP_KINDS, "group kind", "use recipients (Member State codes) or cc (agency ids)")
 
@@ -504,8 +509,10 @@ def _person(f: _Fields) -> Person:
     form = f.text("form_of_address", _id("form of address")(f))
     function = f.text("function")
     email = f.text("email", _email(f))
+    order = f.text("name_order", _name_order(f))
     return Person(title=title, first_name=first_name, surname=surname, gender=gender,
-                  form_of_address=form or "ambassador", function=function, email=email)
+                  form_of_address=form or "ambassador", function=function, email=email,
+                  name_order=order or "given-first")
 
 
 # --- the files ---------------------------------------------------------------------------------
@@ -609,7 +616,7 @@ class _Loader:
                           city=a.text("city"), country=a.text("country", _iso_country(a)))
         email = f.text("email", _email(f))
         r = f.mapping("representative", "representative", _PERSON_FIELDS,
-                      ("form_of_address", "function", "email"))
+                      ("form_of_address", "function", "email", "name_order"))
         person = _person(r)
         sample = f.text("sample", _yes_no(f))
         if not code:
@@ -637,7 +644,7 @@ class _Loader:
                     f.at("id"), "remove one of the two entries"))
                 continue
             short_name, name, seat = f.text("short_name"), f.text("name"), f.text("seat")
-            h = f.mapping("head", "agency head", _PERSON_FIELDS + ("function",), ("email",))
+            h = f.mapping("head", "agency head", _PERSON_FIELDS + ("function",), ("email", "name_order"))
             head = _person(h)
             self.problems.extend(errors)
             if agency_id:
@@ -656,7 +663,7 @@ class _Loader:
             errors: list[RegistryError] = []
             f = _Fields(item, items.where(i), "signatory", errors,
                         ("id",) + _PERSON_FIELDS + ("function", "institution", "department"),
-                        ("email",))
+                        ("email", "name_order"))
             sid = f.text("id", _id("signatory id")(f))
             if sid in seen:
                 self.problems.append(RegistryError(

@@ -27,6 +27,8 @@ from ..locale.catalogs import (
 from ..sources.letters import FRAME_DIR, list_letters
 from ..sources.yamlload import load_yaml
 
+# The frame's notes for translators (message context → note), not messages themselves.
+NOTES = "translator_notes"
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true", "trimmed": "true",
                  "silent": "false"}
 
@@ -40,9 +42,11 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
     """Return the catalog template (.pot) of ``owner`` extracted from its sources."""
     catalog = new_template(owner)
     root = project.templates / owner
+    notes: dict[str, str] = {}
     if owner == FRAME_DIR:
-        sources = [("frame.yaml", {k: v for k, v in load_yaml(root / "frame.yaml").items()})]
-        yaml_sources = sources
+        frame = load_yaml(root / "frame.yaml")
+        notes = {str(k): " ".join(str(v).split()) for k, v in (frame.get(NOTES) or {}).items()}
+        yaml_sources = [("frame.yaml", {k: v for k, v in frame.items() if k != NOTES})]
     else:
         data = load_yaml(root / "letter.yaml")
         yaml_sources = [("letter.yaml", {"subject": data["subject"],
@@ -51,12 +55,15 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
     for name, tree in yaml_sources:
         for context, singular, plural in extract_yaml_messages(tree):
             msgid: Any = (singular, plural) if plural else singular
-            catalog.add(msgid, context=context, locations=[(f"{owner}/{name}", 0)])
+            note = notes.get(context)
+            catalog.add(msgid, context=context, locations=[(f"{owner}/{name}", 0)],
+                        auto_comments=[note] if note else [])
     if owner != FRAME_DIR:
         for template in sorted(root.glob("*.j2")):
             with open(template, "rb") as handle:
                 for lineno, message, comments, msgctxt in extract(
-                        "jinja2.ext:babel_extract", handle, options=JINJA_OPTIONS):
+                        "jinja2.ext:babel_extract", handle, comment_tags=("Translators:",),
+                        options=JINJA_OPTIONS):
                     catalog.add(message, context=msgctxt, auto_comments=comments,
                                 locations=[(f"{owner}/{template.name}", lineno)])
     return catalog
