@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
 PACTDOCS = [sys.executable, "-m", "pactdocs.cli"]
 LETTER = "pact-implementation"
 
@@ -110,6 +111,38 @@ def translator_tools(repeat: int, work: Path) -> dict[str, float]:
     return {"review_9_documents_s": review_s, "xliff_export_s": export_s, "xliff_import_s": import_s}
 
 
+def peers(spec: str, repeat: int) -> dict:
+    """Measure pactdocs and docxtpl + batched LibreOffice on the same letters; print the ratios."""
+    from peers import measure_pactdocs, measure_peer
+
+    from pactdocs.sources.languages import OFFICIAL
+
+    languages = list(OFFICIAL) if spec == "all" else spec.split(",")
+    ours = [measure_pactdocs(languages) for _ in range(repeat)]
+    theirs = [measure_peer(languages) for _ in range(max(1, repeat - 2))]
+    if "skipped" in theirs[0]:
+        print(f"  peer skipped: {theirs[0]['skipped']}")
+        return {"languages": languages, "peer": theirs[0]}
+    ours_wall = statistics.median(r["wall_s"] for r in ours)
+    ours_cpu = statistics.median(r["cpu_s"] for r in ours)
+    peer_wall = statistics.median(r["wall_s"] for r in theirs)
+    peer_cpu = statistics.median(r["cpu_s"] for r in theirs)
+    documents = ours[0]["documents"]
+    result = {
+        "languages": languages, "documents_per_format": documents,
+        "pactdocs": {"wall_s": ours_wall, "cpu_s": ours_cpu,
+                     "cpu_s_per_document": ours_cpu / (2 * documents), "runs": ours},
+        "docxtpl_libreoffice": {"wall_s": peer_wall, "cpu_s": peer_cpu,
+                                "cpu_s_per_document": peer_cpu / (2 * theirs[0]["documents"]),
+                                "runs": theirs},
+        "speedup_wall": peer_wall / ours_wall, "speedup_cpu": peer_cpu / ours_cpu,
+    }
+    print(f"  {documents} documents x PDF+DOCX: pactdocs {ours_wall:.1f} s ({ours_cpu:.1f} CPU-s), "
+          f"docxtpl + LibreOffice {peer_wall:.1f} s ({peer_cpu:.1f} CPU-s): "
+          f"{result['speedup_wall']:.2f}x faster, {result['speedup_cpu']:.2f}x less CPU")
+    return result
+
+
 def installed_versions() -> dict:
     """Return the versions measured: every installed distribution and the lock file's hash."""
     import hashlib
@@ -125,18 +158,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
-    parser.add_argument("--only", choices=["review"], help="run one group and merge it into the results")
+    parser.add_argument("--only", choices=["review", "peers"],
+                        help="run one group and merge it into the results")
+    parser.add_argument("--peer-languages", default="de,fr",
+                        help="languages of the side-by-side run with docxtpl + LibreOffice ('all': 24)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pactdocs-bench-"))
-    if args.only == "review":
+    if args.only:
         path = ROOT / "bench" / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
         results["versions"] = installed_versions()
+        group = "translator_tools" if args.only == "review" else "peers"
         try:
-            results["translator_tools"] = translator_tools(args.repeat, work)
+            results[group] = (translator_tools(args.repeat, work) if args.only == "review"
+                              else peers(args.peer_languages, args.repeat))
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps(results["translator_tools"], indent=2))
+        print(json.dumps(results[group], indent=2))
         path.write_text(json.dumps(results, indent=2) + "\n")
         return
     results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
@@ -190,6 +228,9 @@ def main() -> None:
               f"({results['pdf_overhead_ratio']:.2f}x), DOCX {e['pipeline_docx_s'] * 1000:.1f} ms vs "
               f"bare python-docx {e['python_docx_alone_s'] * 1000:.1f} ms "
               f"({results['docx_vs_bare_python_docx_ratio']:.2f}x)")
+
+        print(f"peers: docxtpl + LibreOffice vs pactdocs ({args.peer_languages}) ...", flush=True)
+        results["peers"] = peers(args.peer_languages, args.repeat)
 
         print("translator tools from the shell (review, XLIFF export, import) ...", flush=True)
         results["translator_tools"] = translator_tools(args.repeat, work)
