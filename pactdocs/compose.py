@@ -51,6 +51,7 @@ from .model import (
 )
 from .sources.languages import DATE_ROLES, EU_TO_ISO, Language, load_languages
 from .sources.letters import FRAME_DIR, Letter, Part, load_letter
+from .sources.markdown import MdBlock, MdCell, MdMessage, parse_markdown, render_inline
 from .sources.yamlload import load_yaml
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class Composer:
         self.created = pinned_timestamp(letter)
         self._catalogs: dict[tuple[str, str], Catalog] = {}
         self._formatters: dict[str, Formatter] = {}
+        self._parsed: dict[tuple[str, str], Any] = {}
         # Per-render state, reset by compose().
         self._language = letter.source_language
         self._segments: list[Segment] = []
@@ -189,7 +191,12 @@ class Composer:
         problems: list[PactdocsError] = []
         for part in self.letter.parts:
             try:
-                self.env.get_template(part.template)
+                if part.template.endswith(".md"):
+                    self.markdown_blocks(part)
+                else:
+                    self.env.get_template(part.template)
+            except TemplateError as exc:
+                problems.append(exc)
             except TemplateSyntaxError as exc:
                 problems.append(TemplateError(exc.message or "syntax error",
                                               Location(relpath(self.letter.root / part.template),
@@ -474,8 +481,75 @@ class Composer:
                 "letter": SimpleNamespace(reference=self.letter.reference, date=self.letter.date),
                 "language": self._language}
 
+    def markdown_blocks(self, part: Part) -> list[MdBlock]:
+        """Return the parsed Markdown of ``part`` (read once per process)."""
+        key = ("markdown", part.template)
+        if key not in self._parsed:
+            self._parsed[key] = parse_markdown(self.letter.root / part.template, self.letter.field_names)
+        return self._parsed[key]
+
+    def _field_value(self, name: str, variables: dict[str, Any], item: Any = None) -> str:
+        head, _, attr = name.partition(".")
+        if not attr:
+            value = dict(self.letter.fields)[name]
+            return value.text if value.text is not None else self.formatter.date(value.date or "",
+                                                                                 value.role)
+        if head == "recipient":
+            if variables.get("recipient") is None:
+                raise TemplateError(f"'{name}' in a part that is the same for every recipient",
+                                    None, "use recipient fields in the letter or a per-recipient annex")
+            return str(getattr(variables["recipient"], attr))
+        return str(getattr(item, attr))
+
+    def _md_message(self, message: MdMessage, variables: dict[str, Any], item: Any = None) -> str:
+        """Return the HTML of one Markdown message in this language, with its segment marker."""
+        values = {placeholder: _md_escape(self._field_value(name, variables, item))
+                  for placeholder, name in message.placeholders.items()}
+        text, _src, _status, index = self.translate(self.letter.name, None, message.msgid, None, None,
+                                                    values)
+        return f"{MARK_OPEN}{index}{MARK_CLOSE}{render_inline(text)}"
+
+    def _render_markdown(self, part: Part, variables: dict[str, Any]) -> str:
+        """Return a Markdown part as the HTML the body parser reads, every message translated."""
+        out: list[str] = []
+        for block in self.markdown_blocks(part):
+            if block.kind == "heading":
+                out.append(f"<h{block.level}>{self._md_message(block.messages[0], variables)}"
+                           f"</h{block.level}>")
+            elif block.kind == "paragraph":
+                out.append(f"<p>{self._md_message(block.messages[0], variables)}</p>")
+            elif block.kind == "list":
+                tag = "ol" if block.ordered else "ul"
+                items = "".join(f"<li>{self._md_message(m, variables)}</li>" for m in block.messages)
+                out.append(f"<{tag}>{items}</{tag}>")
+            elif block.kind == "table":
+                out.append(self._md_table(block, variables))
+        return "\n".join(out)
+
+    def _md_table(self, block: MdBlock, variables: dict[str, Any]) -> str:
+        def cell(c: MdCell, tag: str, item: Any = None) -> str:
+            if c.data_field is not None:
+                return f"<{tag}>{escape(self._field_value(c.data_field, variables, item))}</{tag}>"
+            inner = self._md_message(c.message, variables, item) if c.message else ""
+            return f"<{tag}>{inner}</{tag}>"
+
+        rows = [r for r in block.rows]
+        body: list[str] = []
+        if block.repeat:
+            template = rows.pop() if rows else []
+            items = variables[block.repeat[1]]
+            fixed = ["<tr>" + "".join(cell(c, "td") for c in r) + "</tr>" for r in rows]
+            repeated = ["<tr>" + "".join(cell(c, "td", it) for c in template) + "</tr>" for it in items]
+            body = fixed + repeated
+        else:
+            body = ["<tr>" + "".join(cell(c, "td") for c in r) + "</tr>" for r in rows]
+        head = "<tr>" + "".join(cell(c, "th") for c in block.header) + "</tr>"
+        return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
     def _render_body(self, part: Part, variables: dict[str, Any]) -> tuple[Block, ...]:
         where = Location(relpath(self.letter.root / part.template))
+        if part.template.endswith(".md"):
+            return parse_body(self._render_markdown(part, variables), self._segments, where)
         try:
             template = self.env.get_template(part.template)
             html = template.render(variables)
@@ -494,6 +568,14 @@ class Composer:
         except PactdocsError:
             raise
         return parse_body(html, self._segments, where)
+
+
+_MD_PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+
+
+def _md_escape(value: str) -> str:
+    """Return ``value`` with every ASCII punctuation escaped, so data is never Markdown syntax."""
+    return _MD_PUNCTUATION.sub(r"\\\1", value)
 
 
 class _Lazy:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Location, TemplateError, did_you_mean, relpath
-from .languages import OFFICIAL
+from .languages import DATE_ROLES, OFFICIAL
 from .yamlload import Node, load_yaml
 
 FRAME_DIR = "_frame"
@@ -37,6 +39,14 @@ class Letter:
     languages: tuple[str, ...]
     parts: tuple[Part, ...]
     location: Location
+    # Merge fields a Markdown part may use: name → text, or an ISO date with its role in the
+    # sentence ("on", "by", …), formatted in each language.
+    fields: tuple[tuple[str, FieldValue], ...] = ()
+    fallback_language: str = "en"
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _v in self.fields)
 
     @property
     def annexes(self) -> tuple[Part, ...]:
@@ -50,7 +60,62 @@ class Letter:
 
 
 _FIELDS = {"subject", "reference", "date", "place", "signatory", "recipients", "cc",
-           "source_language", "languages", "parts"}
+           "source_language", "languages", "parts", "fields", "fallback_language"}
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """A merge field's value: plain text, or a date (ISO) with its role in the sentence."""
+
+    text: str | None = None
+    date: str | None = None
+    role: str = "default"
+
+
+def _iso_date(value: object, where: Location, what: str) -> str:
+    text = str(value) if isinstance(value, str) else ""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise TemplateError(f"{what} '{value}' is not a date written YYYY-MM-DD", where,
+                            "write the date as e.g. 2024-05-06, in quotes") from None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise TemplateError(f"{what} '{value}' is not a date written YYYY-MM-DD", where,
+                            "write the date as e.g. 2024-05-06, in quotes")
+    return text
+
+
+def _fields(data: Node) -> tuple[tuple[str, FieldValue], ...]:
+    if "fields" not in data:
+        return ()
+    node = data["fields"]
+    if not isinstance(node, Node):
+        raise TemplateError("fields must be a mapping of name: value", data.where("fields"))
+    result = []
+    for name, value in node.items():
+        where = node.where(name)
+        if not _FIELD_NAME.fullmatch(str(name)):
+            raise TemplateError(f"'{name}' is not a valid field name", where,
+                                "use lower-case letters, digits and _, starting with a letter")
+        if isinstance(value, Node):
+            unknown = set(value) - {"date", "role"}
+            if unknown or "date" not in value:
+                raise TemplateError(f"field '{name}' is a date: give date: and optionally role:", where,
+                                    "e.g. deadline: {date: \"2024-04-29\", role: by}")
+            role = str(value.get("role", "default"))
+            if role not in DATE_ROLES:
+                raise TemplateError(f"unknown date role '{role}' for field '{name}'", value.where("role"),
+                                    did_you_mean(role, DATE_ROLES) or f"use one of {', '.join(DATE_ROLES)}")
+            result.append((str(name), FieldValue(date=_iso_date(value["date"], value.where("date"),
+                                                                f"the date of field '{name}'"),
+                                                 role=role)))
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            result.append((str(name), FieldValue(text=str(value))))
+        else:
+            raise TemplateError(f"field '{name}' must be a text or a date", where,
+                                "quote the text, e.g. period: \"2021-2027\"")
+    return tuple(result)
 _PART_FIELDS = {"id", "template", "title", "per_recipient"}
 
 
@@ -119,11 +184,19 @@ def load_letter(templates: Path, name: str) -> Letter:
     if not parts or parts[0].id != "letter":
         raise TemplateError("the first part must be the letter (id: letter)",
                             data.where("parts"))
+    date = _iso_date(_require(data, "date", shown), data.where("date"), "the letter's date")
+    source = data.get("source_language", "en")
+    fallback = data.get("fallback_language", source)
+    if fallback != source and fallback not in languages:
+        raise TemplateError(f"fallback language '{fallback}' is not one of the letter's languages",
+                            data.where("fallback_language"),
+                            did_you_mean(str(fallback), tuple(languages)) or "add it to languages:")
     return Letter(
         name=name, root=root, subject=_require(data, "subject", shown),
-        reference=_require(data, "reference", shown), date=_require(data, "date", shown),
+        reference=_require(data, "reference", shown), date=date,
         place=_require(data, "place", shown), signatory=_require(data, "signatory", shown),
         recipients=_require(data, "recipients", shown), cc=_require(data, "cc", shown),
-        source_language=data.get("source_language", "en"), languages=tuple(languages),
-        parts=tuple(parts), location=Location(shown, 1),
+        source_language=source, languages=tuple(languages),
+        parts=tuple(parts), location=Location(shown, 1), fields=_fields(data),
+        fallback_language=str(fallback),
     )

@@ -25,6 +25,7 @@ from ..locale.catalogs import (
     write_catalog,
 )
 from ..sources.letters import FRAME_DIR, list_letters
+from ..sources.markdown import messages_of, parse_markdown
 from ..sources.yamlload import load_yaml
 
 # The frame's notes for translators (message context → note), not messages themselves.
@@ -59,6 +60,13 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
             catalog.add(msgid, context=context, locations=[(f"{owner}/{name}", 0)],
                         auto_comments=[note] if note else [])
     if owner != FRAME_DIR:
+        letter = project.letter(owner)
+        for template in (root / p.template for p in letter.parts if p.template.endswith(".md")):
+            blocks = parse_markdown(template, letter.field_names)
+            for md in messages_of(blocks):
+                catalog.add(md.msgid, locations=[(f"{owner}/{template.name}", md.line)],
+                            auto_comments=[md.comment] if md.comment else [],
+                            flags=["python-format"] if "%(" in md.msgid else [])
         for template in sorted(root.glob("*.j2")):
             with open(template, "rb") as handle:
                 for lineno, message, comments, msgctxt in extract(
