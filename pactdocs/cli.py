@@ -168,6 +168,15 @@ def _export(project: Project, args: argparse.Namespace, languages: list[str]) ->
         raise UsageError(f"unknown exchange format '{args.format}'", hint="use --format xliff")
     if not args.lang:
         raise UsageError("name the language(s) to export with --lang", hint="e.g. --lang fr")
+    if args.tool == "omegat":
+        from .translation.xliff import choose_letter, write_omegat_project
+
+        letter = choose_letter(project, args.letter)
+        for language in [lang for lang in languages if lang != "en"]:
+            out = Path(args.out) if args.out else project.root / "output" / "omegat"
+            folder = out / f"{letter.name}-{language}" if len(languages) > 1 or not args.out else out
+            print(write_omegat_project(project, language, letter.name, folder))
+        return EXIT_OK
     for path in write_export(project, [lang for lang in languages if lang != "en"], args.letter,
                              Path(args.out) if args.out else None):
         print(path)
@@ -241,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="compile: folder for .mo files (default: build/locale); export: "
                    "an .xlf file or a folder (default: output/xliff)")
     p.add_argument("--format", default="xliff", help="export: exchange format (xliff, version 1.2)")
+    p.add_argument("--for", dest="tool", choices=["any", "omegat"], default="any",
+                   help="export: 'omegat' writes an OmegaT project folder (English in every target, "
+                   "the translations in its TMX files); 'any' (default) a plain XLIFF for Trados, "
+                   "memoQ, Phrase…")
     p.add_argument("--letter", help="export/import: the letter (default: the only one)")
     p.add_argument("--dry-run", action="store_true", help="import: check and report, change nothing")
     p.add_argument("--fail-under", type=float, metavar="PERCENT",
