@@ -161,6 +161,25 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .translation.web import make_server
+
+    try:
+        server = make_server(_project(args), host=args.host, port=args.port, token=args.token,
+                             letter=args.letter, verbose=args.verbose)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                         hint="choose another --port") from None
+    print(f"pactdocs review page: {server.url}  (Ctrl+C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 def _export(project: Project, args: argparse.Namespace, languages: list[str]) -> int:
     from .translation.xliff import write_export
 
@@ -237,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parts", help="comma-separated parts (default: the letter and every annex)")
     p.add_argument("--out", help="output folder (default: output/review/LETTER/LANG)")
     p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("serve", help="the translators' review web page (127.0.0.1 by default)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1); any other needs --token")
+    p.add_argument("--token", help="a secret every request must carry (required with --host)")
+    p.add_argument("--letter", help="show only this letter")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("list", help="list letters, recipients, groups or languages")
     p.add_argument("what", choices=["letters", "recipients", "groups", "languages"])

@@ -271,7 +271,7 @@ def _trans_unit(parent: Any, uid: str, context: str | None, source: str, target:
         note.text = text
 
 
-class _LocalSchemas(etree.Resolver):  # type: ignore[misc]
+class _LocalSchemas(etree.Resolver):
     """Resolve the strict schema's import of W3C's xml.xsd to the copy beside it, never the web."""
 
     def resolve(self, url: str, pubid: str | None, context: Any) -> Any:
