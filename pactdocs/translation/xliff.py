@@ -302,6 +302,37 @@ def validate(data: bytes) -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
+def _core(document: Any) -> Any:
+    """Return a copy of ``document`` without other namespaces' elements and attributes.
+
+    CAT tools add their own extensions (Trados's ``sdl:``, memoQ's ``mq:``); the strict schema
+    accepts such content only with a schema for it, which pactdocs neither has nor reads. The
+    XLIFF core around them is what is checked.
+    """
+    import copy
+
+    core = copy.deepcopy(document)
+    for element in list(core.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        if etree.QName(element).namespace != NS:
+            parent = element.getparent()
+            if parent is not None:
+                if element.tail:
+                    previous = element.getprevious()
+                    if previous is not None:
+                        previous.tail = (previous.tail or "") + element.tail
+                    else:
+                        parent.text = (parent.text or "") + element.tail
+                parent.remove(element)
+            continue
+        for name in list(element.attrib):
+            namespace = etree.QName(name).namespace
+            if namespace not in (None, XML_NS):
+                del element.attrib[name]
+    return core
+
+
 def _parser() -> Any:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -504,7 +535,7 @@ def import_xliff(project: Project, path: Path, *, letter_name: str | None = None
                            f"{document.get('version')!r})", Location(where, document.sourceline or 0),
                            "pactdocs reads the XLIFF 1.2 files it exports")
     schema = xliff_schema()
-    if not schema.validate(document):
+    if not schema.validate(_core(document)):
         raise ImportRefused([CatalogError(f"not valid XLIFF 1.2 (OASIS strict schema): {e.message}",
                                           Location(where, e.line)) for e in schema.error_log])
     files = document.findall(_q("file"))
