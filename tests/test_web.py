@@ -310,3 +310,13 @@ def test_replace_entry_keeps_every_other_byte(project: Path) -> None:
     again = next(e for e in parse_po(po, changed).entries if e.msgid == plural.msgid)
     assert list(again.strings.values()) == forms and again.fuzzy
     assert len(changed_lines(data, changed)) == 2 * len(forms)
+
+
+def test_serve_refuses_another_interface_without_a_token(project: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import run_cli
+
+    assert run_cli(project, "serve", "--host", "127.0.0.2", "--port", "0") == 2
+    assert "--token" in capsys.readouterr().err
+    assert run_cli(project, "serve", "--letter", "no-such-letter", "--port", "0") == 2
+    assert "no letter 'no-such-letter'" in capsys.readouterr().err
