@@ -83,6 +83,11 @@ def test_omegat_offers_every_unit_in_english_and_its_confirmations_import_as_app
             etree.SubElement(tuv, "seg").text = seg
     tree.write(str(save), xml_declaration=True, encoding="UTF-8")
     omegat(folder, "console-translate")
+    # Exporting again into the same folder would overwrite the translator's work: refused.
+    kept = save.read_bytes()
+    assert run_cli(project, "i18n", "export", "--lang", "fr", "--for", "omegat",
+                   "--out", str(folder)) == 2
+    assert save.read_bytes() == kept
     translated = folder / "target" / source.name
     po = project / "letter_templates" / "_frame" / "locale" / "fr.po"
     letter_po = project / "letter_templates" / LETTER / "locale" / "fr.po"

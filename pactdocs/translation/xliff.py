@@ -343,6 +343,11 @@ def write_omegat_project(project: Project, language: str, letter_name: str | Non
     from ..batch.merge import write_atomic
 
     letter = choose_letter(project, letter_name)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        # An OmegaT project keeps the translator's work (omegat/project_save.tmx): never overwrite it.
+        raise UsageError(f"{out} exists and is not empty",
+                         hint="export into a new folder; import its target/*.xlf first if it holds "
+                              "work done in OmegaT")
     data = export_xliff(project, language, letter.name, source_copy=True)
     languages = project.languages()
     source_tag, target_tag = languages[letter.source_language].tag, languages[language].tag
