@@ -161,6 +161,25 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .translation.web import make_server
+
+    try:
+        server = make_server(_project(args), host=args.host, port=args.port, token=args.token,
+                             letter=args.letter, verbose=args.verbose)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                         hint="choose another --port") from None
+    print(f"pactdocs review page: {server.url}  (Ctrl+C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 def _export(project: Project, args: argparse.Namespace, languages: list[str]) -> int:
     from .translation.xliff import write_export
 
@@ -168,6 +187,15 @@ def _export(project: Project, args: argparse.Namespace, languages: list[str]) ->
         raise UsageError(f"unknown exchange format '{args.format}'", hint="use --format xliff")
     if not args.lang:
         raise UsageError("name the language(s) to export with --lang", hint="e.g. --lang fr")
+    if args.tool == "omegat":
+        from .translation.xliff import choose_letter, write_omegat_project
+
+        letter = choose_letter(project, args.letter)
+        for language in [lang for lang in languages if lang != "en"]:
+            out = Path(args.out) if args.out else project.root / "output" / "omegat"
+            folder = out / f"{letter.name}-{language}" if len(languages) > 1 or not args.out else out
+            print(write_omegat_project(project, language, letter.name, folder))
+        return EXIT_OK
     for path in write_export(project, [lang for lang in languages if lang != "en"], args.letter,
                              Path(args.out) if args.out else None):
         print(path)
@@ -229,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: output/review/LETTER/LANG)")
     p.set_defaults(func=cmd_review)
 
+    p = sub.add_parser("serve", help="the translators' review web page (127.0.0.1 by default)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1); any other needs --token")
+    p.add_argument("--token", help="a secret every request must carry (required with --host)")
+    p.add_argument("--letter", help="show only this letter")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("list", help="list letters, recipients, groups or languages")
     p.add_argument("what", choices=["letters", "recipients", "groups", "languages"])
     p.set_defaults(func=cmd_list)
@@ -241,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="compile: folder for .mo files (default: build/locale); export: "
                    "an .xlf file or a folder (default: output/xliff)")
     p.add_argument("--format", default="xliff", help="export: exchange format (xliff, version 1.2)")
+    p.add_argument("--for", dest="tool", choices=["any", "omegat"], default="any",
+                   help="export: 'omegat' writes an OmegaT project folder (English in every target, "
+                   "the translations in its TMX files); 'any' (default) a plain XLIFF for Trados, "
+                   "memoQ, Phrase…")
     p.add_argument("--letter", help="export/import: the letter (default: the only one)")
     p.add_argument("--dry-run", action="store_true", help="import: check and report, change nothing")
     p.add_argument("--fail-under", type=float, metavar="PERCENT",

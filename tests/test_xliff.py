@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from lxml import etree
 from readback import normalise, pdf_metadata, pdf_text
 
 from pactdocs.locale.catalogs import read_catalog_file
-from pactdocs.translation.xliff import NS, SCHEMA
+from pactdocs.translation.xliff import NS, xliff_schema
 
 LETTER = "pact-implementation"
 X = {"x": NS}
@@ -50,13 +49,10 @@ def unit(tree: etree._ElementTree, source_start: str) -> etree._Element:
 def test_export_validates_and_carries_states_codes_and_notes(project: Path, tmp_path: Path,
                                                              language: str) -> None:
     path = export(project, tmp_path, language)
-    # Validate with lxml directly against the schema shipped in pactdocs/schemas.
-    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    # Validate with lxml against OASIS's strict schema as published (and W3C's xml.xsd).
+    schema = xliff_schema()
     tree = etree.parse(str(path))
     assert schema.validate(tree), schema.error_log
-    official = os.environ.get("PACTDOCS_XLIFF_XSD")  # the OASIS file, where one is at hand
-    if official:
-        assert etree.XMLSchema(etree.parse(official)).validate(tree)
     files = tree.findall("x:file", X)
     assert [f.get("original") for f in files] == [f"{LETTER}/locale/{language}.po",
                                                   f"_frame/locale/{language}.po"]
@@ -296,3 +292,94 @@ def test_export_of_several_languages_needs_a_folder(project: Path, tmp_path: Pat
     assert run_cli(project, "i18n", "export", "--lang", "fr,de", "--out", str(tmp_path / "xliff")) == 0
     assert sorted(p.name for p in (tmp_path / "xliff").iterdir()) == [
         f"{LETTER}.de.xlf", f"{LETTER}.fr.xlf"]
+
+
+def test_xliff2po_and_po2xliff_keep_every_gendered_variant(project: Path, tmp_path: Path) -> None:
+    """translate-toolkit names same-source units apart by location: none may collapse."""
+    import subprocess
+    import sys
+
+    from translate.storage import pypo
+
+    path = export(project, tmp_path, "fr")
+    bin_dir = Path(sys.executable).parent
+    po = tmp_path / "fr.po"
+    subprocess.run([str(bin_dir / "xliff2po"), str(path), str(po)], check=True, capture_output=True)
+    store = pypo.pofile.parsefile(str(po))
+    messages = [u for u in store.units if not u.isheader()]
+    tree = etree.parse(str(path))
+    singles = [u for u in tree.iterfind(".//x:trans-unit", X)
+               if u.getparent().get("restype") != "x-gettext-plurals"]
+    groups = [g.findall("x:trans-unit", X) for g in tree.iterfind(".//x:group", X)]
+    # Every unit (each plural form is one for a reader of plain XLIFF) is a message of its own.
+    assert len(messages) == len(singles) + sum(len(g) for g in groups)
+    salutations = [m for m in messages if m.source == "Dear Ambassador,"]
+    assert len(salutations) >= 2
+    assert {m.target for m in salutations} >= {"Monsieur l'Ambassadeur,", "Madame l'Ambassadrice,"}
+    contexts = {m.getcontext() for m in salutations}
+    assert any("female" in c for c in contexts) and any(".male." in c for c in contexts)
+    back = tmp_path / "back.xlf"
+    subprocess.run([str(bin_dir / "po2xliff"), str(po), str(back)], check=True, capture_output=True)
+    back_units = [u for u in etree.parse(str(back)).xpath("//*[local-name()='trans-unit']")
+                  if u.get("restype") != "x-gettext-domain-header"]
+    assert len(back_units) == len(messages)
+    assert sum("".join(u.xpath("*[local-name()='source']//text()")) == "Dear Ambassador,"
+               for u in back_units) == len(salutations)
+
+
+def test_the_schemas_are_the_published_ones_and_check_what_strict_forbids() -> None:
+    """OASIS's xliff-core-1.2-strict.xsd and W3C's xml.xsd, byte for byte as published."""
+    import hashlib
+
+    from pactdocs.translation.xliff import SCHEMA, XML_XSD
+
+    assert hashlib.sha256(SCHEMA.read_bytes()).hexdigest() == \
+        "9f37af564ecd27d5f69154d7cfe7ba8deb1f620c81b94cf0eab1f4205c74d5f8"
+    assert hashlib.sha256(XML_XSD.read_bytes()).hexdigest() == \
+        "a0bf9207f9143205101b1196b249b1233b7a74cbc9ce15baf45a0106b8f56cdc"
+    schema = xliff_schema()
+
+    def valid(unit: str, file_attrs: str = 'datatype="x-gettext"') -> bool:
+        doc = (f'<xliff xmlns="{NS}" version="1.2"><file original="a" source-language="en" '
+               f'{file_attrs}><body>{unit}</body></file></xliff>')
+        return bool(schema.validate(etree.fromstring(doc.encode())))
+
+    assert valid('<trans-unit id="1"><source>a</source><target state="new">a</target></trans-unit>')
+    assert valid('<trans-unit id="1"><source>a</source><target state="x-mine">b</target></trans-unit>')
+    assert not valid('<trans-unit id="1"><source>a</source><target state="done">b</target></trans-unit>')
+    assert not valid('<trans-unit><source>a</source></trans-unit>')  # id is required
+    assert not valid('<trans-unit id="1"><source>a</source></trans-unit>'
+                     '<trans-unit id="1"><source>b</source></trans-unit>')  # ids are unique
+    assert not valid('<trans-unit id="1"><target>b</target><source>a</source></trans-unit>')
+    assert not valid('<trans-unit id="1"><source>a</source></trans-unit>', 'datatype="gettext"')
+    assert not valid('<trans-unit id="1" xmlns:q="urn:q" q:x="1"><source>a</source></trans-unit>')
+    # Strict refuses a context-group name used twice in a file (translate-toolkit's po-reference).
+    assert not valid('<trans-unit id="1"><source>a</source><context-group name="n" purpose="location">'
+                     '<context context-type="sourcefile">x</context></context-group></trans-unit>'
+                     '<trans-unit id="2"><source>b</source><context-group name="n" purpose="location">'
+                     '<context context-type="sourcefile">y</context></context-group></trans-unit>')
+
+
+def test_import_sets_cat_tool_extensions_aside_and_refuses_core_errors(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = export(project, tmp_path, "fr")
+    tree = etree.parse(str(path))
+    first = tree.find(".//x:trans-unit", X)
+    assert first is not None
+    # What Trados or memoQ add in their own namespaces does not stop an import.
+    first.set("{urn:example:cat-tool}segment-status", "Confirmed")
+    etree.SubElement(first, "{urn:example:cat-tool}comment").text = "checked"
+    first.find("x:target", X).text = "Texte confirmé"  # type: ignore[union-attr]
+    first.find("x:target", X).set("state", "translated")  # type: ignore[union-attr]
+    path.write_bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    assert run_cli(project, "i18n", "import", str(path)) == 0
+    # A core error (a state XLIFF 1.2 does not have) refuses the file, with its line.
+    first.find("x:target", X).set("state", "confirmed")  # type: ignore[union-attr]
+    path.write_bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    before = catalogs(project)
+    capsys.readouterr()
+    assert run_cli(project, "i18n", "import", str(path)) == 1
+    out = capsys.readouterr().out
+    assert "OASIS strict schema" in out and "confirmed" in out
+    assert re.search(r"fr\.xlf:\d+: ", out)
+    assert catalogs(project) == before

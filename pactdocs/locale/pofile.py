@@ -51,6 +51,8 @@ class PoEntry:
     string_lines: dict[int, int] = field(default_factory=dict)
     flags: frozenset[str] = frozenset()
     comments: tuple[str, ...] = ()  # extracted comments (#.)
+    first_line: int = 0  # the entry's first line: its first comment, else msgctxt/msgid
+    last_line: int = 0  # its last line (the end of its last msgstr)
 
     @property
     def fuzzy(self) -> bool:
@@ -155,6 +157,7 @@ def parse_po(path: Path, data: bytes) -> PoFile:
     pending_context: tuple[str, int] | None = None
     target: tuple[str, int] | None = None  # the field continuation strings extend
     last = ""
+    block_start = 0  # the first comment line of the entry being read
 
     def error(message: str, line: int, hint: str | None = None) -> None:
         problems.append(CatalogError(message, Location(shown, line), hint))
@@ -183,6 +186,8 @@ def parse_po(path: Path, data: bytes) -> PoFile:
             if last.startswith("msgstr"):
                 finish()
                 last = ""
+            if entry is None and not block_start:
+                block_start = number
             if line.startswith("#,"):
                 flags.update(f.strip() for f in line[2:].split(",") if f.strip())
             elif line.startswith("#."):
@@ -206,9 +211,10 @@ def parse_po(path: Path, data: bytes) -> PoFile:
                 if last != "msgctxt":
                     finish()
                 context = pending_context[0] if pending_context else None
+                start = pending_context[1] if pending_context else number
                 entry = PoEntry(context, string, number, flags=frozenset(flags),
-                                comments=tuple(comments))
-                flags, comments, pending_context = set(), [], None
+                                comments=tuple(comments), first_line=block_start or start)
+                flags, comments, pending_context, block_start = set(), [], None, 0
                 target = ("msgid", number)
             elif entry is None:
                 error(f"{keyword} without a msgid", number, "start each entry with msgid")
@@ -237,6 +243,8 @@ def parse_po(path: Path, data: bytes) -> PoFile:
                 entry.strings[n], entry.string_lines[n] = string, number
                 target = ("msgstr", n)
             last = keyword
+            if entry is not None:
+                entry.last_line = number
             continue
         if line.startswith('"'):
             value = _STRING.match(line)
@@ -256,6 +264,8 @@ def parse_po(path: Path, data: bytes) -> PoFile:
                     entry.plural = (entry.plural or "") + more
                 elif entry is not None and kind == "msgstr":
                     entry.strings[key] += more
+                if entry is not None:
+                    entry.last_line = number
             continue
         error(f"unexpected text '{line[:30]}'", number,
               "each line is a comment, a keyword with a string, or a string")
@@ -271,3 +281,67 @@ def parse_po(path: Path, data: bytes) -> PoFile:
                     header[name.strip()] = val.strip()
             break
     return PoFile(path, [e for e in entries if e.msgid or e.context], header, header_line, problems)
+
+
+def po_string(text: str, keyword: str, width: int = 100) -> list[str]:
+    """Return the lines of ``keyword "text"`` as Babel writes them (long or multi-line text wrapped)."""
+    from babel.messages.pofile import normalize
+
+    return f"{keyword} {normalize(text, prefix='', width=width)}".split("\n")
+
+
+def replace_entry(data: bytes, path: Path, context: str | None, msgid: str,
+                  strings: list[str], fuzzy: bool) -> bytes:
+    """Return ``data`` (a .po file) with one entry's msgstr and fuzzy flag replaced.
+
+    Every other byte stays as it was: other entries, comments, the header, line endings. When
+    the entry loses its fuzzy mark, its ``#|`` (previous msgid) lines go too, as msgmerge expects.
+    """
+    po = parse_po(path, data)
+    found = [e for e in po.entries if e.context == context and e.msgid == msgid]
+    if len(found) != 1:
+        raise CatalogError(f"'{msgid[:40]}' is not (once) in {po.shown}", Location(po.shown, 1),
+                           "reload the page: the catalog changed")
+    entry = found[0]
+    if entry.plural is None and len(strings) != 1:
+        raise CatalogError(f"'{msgid[:40]}' takes one translation", Location(po.shown, entry.line))
+    text = data.decode("utf-8")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = text[len(bom):].splitlines(keepends=True)
+    block = lines[entry.first_line - 1: entry.last_line]
+    newline = next((line[len(line.rstrip("\r\n")):] for line in block if line.endswith("\n")), "\n")
+    flags = [f.strip() for line in block if line.startswith("#,") for f in line[2:].split(",")
+             if f.strip()]
+    flags = [f for f in flags if f != "fuzzy"]
+    if fuzzy:
+        flags.insert(0, "fuzzy")
+    out: list[str] = []
+    flag_line = [f"#, {', '.join(flags)}{newline}"] if flags else []
+    section = ""
+    for line in block:
+        bare = line.strip()
+        if bare.startswith("#,"):
+            out += flag_line
+            flag_line = []
+            continue
+        if bare.startswith("#|") and not fuzzy:
+            continue
+        keyword = _KEYWORD.match(bare)
+        if keyword:
+            section = keyword.group(1)
+        if section.startswith("msgstr"):
+            if keyword and (section == "msgstr" or section == "msgstr[0]"):
+                if entry.plural is None:
+                    out += [piece + newline for piece in po_string(strings[0], "msgstr")]
+                else:
+                    for index, string in enumerate(strings):
+                        out += [piece + newline for piece in po_string(string, f"msgstr[{index}]")]
+            continue
+        if flag_line and not bare.startswith("#"):
+            out += flag_line  # an entry that had no flags line gets one before msgctxt/msgid
+            flag_line = []
+        out.append(line)
+    if block and not block[-1].endswith(("\n", "\r")):
+        out[-1] = out[-1].rstrip("\r\n")  # the file ended without a newline: keep it so
+    lines[entry.first_line - 1: entry.last_line] = out
+    return (bom + "".join(lines)).encode("utf-8")

@@ -46,11 +46,16 @@ from ..sources.letters import FRAME_DIR, Letter, list_letters
 
 NS = "urn:oasis:names:tc:xliff:document:1.2"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
-SCHEMA = Path(__file__).resolve().parent / "schemas" / "xliff-core-1.2.xsd"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+# OASIS's XLIFF 1.2 strict schema and W3C's xml.xsd, both as published (see schemas/README).
+SCHEMA = SCHEMAS / "xliff-core-1.2-strict.xsd"
+XML_XSD = SCHEMAS / "xml.xsd"
 CODE = re.compile(r"%\(\w+\)[sd]|%[sd]|%%|<[^<>]+>")
 APPROVED_STATES = {"translated", "final", "signed-off"}
 MACHINE_QUALIFIERS = {"mt-suggestion", "fuzzy-match", "tm-suggestion"}
 PLURAL_GROUP = "x-gettext-plurals"
+# The state of a target that holds a copy of the English (the OmegaT form of the export).
+SOURCE_COPY_STATE = "new"
 
 
 def _q(tag: str) -> str:
@@ -155,8 +160,14 @@ def document_places(project: Project, letter: Letter, language: str
     return recipient, places
 
 
-def export_xliff(project: Project, language: str, letter_name: str | None = None) -> bytes:
-    """Return the XLIFF 1.2 file of ``language`` for a letter and the letter frame."""
+def export_xliff(project: Project, language: str, letter_name: str | None = None, *,
+                 source_copy: bool = False) -> bytes:
+    """Return the XLIFF 1.2 file of ``language`` for a letter and the letter frame.
+
+    ``source_copy`` writes the English into every ``<target state="new">`` (for OmegaT, which
+    translates the target's text); the catalog's translations then travel in TMX files beside it
+    (:func:`write_omegat_project`).
+    """
     letter = choose_letter(project, letter_name)
     languages = project.languages()
     if language not in languages or language == letter.source_language:
@@ -169,7 +180,7 @@ def export_xliff(project: Project, language: str, letter_name: str | None = None
         po = project.catalog_path(owner, language)
         babel = read_catalog_file(po)
         file = etree.SubElement(root, _q("file"), {
-            "original": f"{owner}/locale/{language}.po", "datatype": "po",
+            "original": f"{owner}/locale/{language}.po", "datatype": "x-gettext",
             "source-language": languages[letter.source_language].tag,
             "target-language": languages[language].tag,
             "product-name": letter.name, "product-version": letter.date, "tool-id": "pactdocs"})
@@ -189,7 +200,7 @@ def export_xliff(project: Project, language: str, letter_name: str | None = None
             message = babel.get(msgid if plural is None else (msgid, plural), context=context)
             where = places.get((owner, context, msgid))
             _unit(body, owner, context, msgid, plural, message, where, recipient, expr,
-                  babel.num_plurals)
+                  babel.num_plurals, source_copy)
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     problems = validate(data)
     if problems:  # our own output must be valid; anything else is a bug worth stopping for
@@ -198,7 +209,8 @@ def export_xliff(project: Project, language: str, letter_name: str | None = None
 
 
 def _unit(body: Any, owner: str, context: str | None, msgid: str, plural: str | None,
-          message: Any, where: list[str] | None, recipient: str, expr: str, forms: int) -> None:
+          message: Any, where: list[str] | None, recipient: str, expr: str, forms: int,
+          source_copy: bool) -> None:
     uid = unit_id(context, msgid, plural)
     strings: list[str]
     if message is None:
@@ -216,8 +228,12 @@ def _unit(body: Any, owner: str, context: str | None, msgid: str, plural: str | 
         notes.append(f"Context: {context}")
     if message is not None and message.locations:
         notes.append("Template: " + ", ".join(f"{f}:{n}" if n else f for f, n in message.locations))
+    # A location of its own per unit: translate-toolkit's xliff2po names same-source units apart
+    # by their locations, so the male and female variants stay two messages.
+    location = f"{owner}/{context}" if context else owner
     if plural is None:
-        _trans_unit(body, uid, context, msgid, strings[0] if strings else "", fuzzy, notes)
+        _trans_unit(body, uid, context, msgid, strings[0] if strings else "", fuzzy, notes, location,
+                    source_copy)
         return
     group = etree.SubElement(body, _q("group"), id=uid, restype=PLURAL_GROUP)
     if context:
@@ -227,37 +243,219 @@ def _unit(body: Any, owner: str, context: str | None, msgid: str, plural: str | 
         text = strings[index] if index < len(strings) else ""
         form_notes = [*notes, f"Plural form {index + 1} of {forms}, used for n = {examples[index]}"]
         _trans_unit(group, f"{uid}[{index}]", context, msgid if index == 0 else plural, text,
-                    fuzzy, form_notes)
+                    fuzzy, form_notes, f"{location}[{index}]", source_copy)
 
 
 def _trans_unit(parent: Any, uid: str, context: str | None, source: str, target: str,
-                fuzzy: bool, notes: list[str]) -> None:
+                fuzzy: bool, notes: list[str], location: str, source_copy: bool) -> None:
     unit = etree.SubElement(parent, _q("trans-unit"), id=uid)
     unit.set(f"{{{XML_NS}}}space", "preserve")
     if context:
         unit.set("resname", context)
-    if target and not fuzzy:
-        unit.set("approved", "yes")
+    if source_copy:
+        target, state = source, SOURCE_COPY_STATE
+    else:
+        state = "needs-translation" if not target else "needs-review-translation" if fuzzy else "final"
+        if target and not fuzzy:
+            unit.set("approved", "yes")
     fill_inline(etree.SubElement(unit, _q("source")), source)
-    state = "needs-translation" if not target else "needs-review-translation" if fuzzy else "final"
     target_element = etree.SubElement(unit, _q("target"), state=state)
     fill_inline(target_element, target)
+    if context:
+        group = etree.SubElement(unit, _q("context-group"), purpose="information")
+        etree.SubElement(group, _q("context"), {"context-type": "x-po-msgctxt"}).text = context
+    group = etree.SubElement(unit, _q("context-group"), purpose="location")
+    etree.SubElement(group, _q("context"), {"context-type": "sourcefile"}).text = location
     for text in notes:
         note = etree.SubElement(unit, _q("note"), {"from": "pactdocs"})
         note.text = text
 
 
+class _LocalSchemas(etree.Resolver):
+    """Resolve the strict schema's import of W3C's xml.xsd to the copy beside it, never the web."""
+
+    def resolve(self, url: str, pubid: str | None, context: Any) -> Any:
+        if url.rsplit("/", 1)[-1] == "xml.xsd":
+            return self.resolve_filename(str(XML_XSD), context)
+        return None
+
+
+_schema: Any = None
+
+
+def xliff_schema() -> Any:
+    """Return the official XLIFF 1.2 strict schema (loaded once, offline)."""
+    global _schema
+    if _schema is None:
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        parser.resolvers.add(_LocalSchemas())
+        _schema = etree.XMLSchema(etree.parse(str(SCHEMA), parser))
+    return _schema
+
+
 def validate(data: bytes) -> list[str]:
     """Return the schema errors of an XLIFF 1.2 document (empty when it is valid)."""
-    schema = etree.XMLSchema(etree.parse(str(SCHEMA)))
+    schema = xliff_schema()
     document = etree.fromstring(data, _parser())
     if schema.validate(document):
         return []
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
+def _core(document: Any) -> Any:
+    """Return a copy of ``document`` without other namespaces' elements and attributes.
+
+    CAT tools add their own extensions (Trados's ``sdl:``, memoQ's ``mq:``); the strict schema
+    accepts such content only with a schema for it, which pactdocs neither has nor reads. The
+    XLIFF core around them is what is checked.
+    """
+    import copy
+
+    core = copy.deepcopy(document)
+    for element in list(core.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        if etree.QName(element).namespace != NS:
+            parent = element.getparent()
+            if parent is not None:
+                if element.tail:
+                    previous = element.getprevious()
+                    if previous is not None:
+                        previous.tail = (previous.tail or "") + element.tail
+                    else:
+                        parent.text = (parent.text or "") + element.tail
+                parent.remove(element)
+            continue
+        for name in list(element.attrib):
+            namespace = etree.QName(name).namespace
+            if namespace not in (None, XML_NS):
+                del element.attrib[name]
+    return core
+
+
 def _parser() -> Any:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def write_omegat_project(project: Project, language: str, letter_name: str | None,
+                         out: Path) -> Path:
+    """Write an OmegaT project folder for ``language``; return the XLIFF's path in it."""
+    from ..batch.merge import write_atomic
+
+    letter = choose_letter(project, letter_name)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        # An OmegaT project keeps the translator's work (omegat/project_save.tmx): never overwrite it.
+        raise UsageError(f"{out} exists and is not empty",
+                         hint="export into a new folder; import its target/*.xlf first if it holds "
+                              "work done in OmegaT")
+    data = export_xliff(project, language, letter.name, source_copy=True)
+    languages = project.languages()
+    source_tag, target_tag = languages[letter.source_language].tag, languages[language].tag
+    name = f"{letter.name}.{language}.xlf"
+    for folder in ("source", "target", "tm", "glossary", "dictionary", "omegat"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "omegat.project", OMEGAT_PROJECT.format(
+        source=source_tag, target=target_tag).encode())
+    write_atomic(out / "omegat" / "filters.xml", OMEGAT_FILTERS.encode())
+    write_atomic(out / "source" / name, data)
+    confirmed, drafts = _translations(project, language, letter.name)
+    write_atomic(out / "omegat" / "project_save.tmx",
+                 _tmx(source_tag, target_tag, confirmed, name))
+    write_atomic(out / "tm" / f"{letter.name}.{language}-drafts.tmx",
+                 _tmx(source_tag, target_tag, drafts, None))
+    return out / "source" / name
+
+
+# OmegaT reads a project's own file filter settings from omegat/filters.xml: ELEMENT_ID keys
+# alternative translations by the trans-unit id, so the male and female variants of one English
+# text keep their own translations.
+OMEGAT_FILTERS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<filters removeTags="false" removeSpacesNonseg="false" preserveSpaces="true" ignoreFileContext="false">
+    <filter className="org.omegat.filters3.xml.xliff.XLIFFFilter" enabled="true">
+        <files sourceFilenameMask="*.xlf" targetFilenamePattern="${filename}"/>
+        <option name="alttransidtype" value="ELEMENT_ID"/>
+    </filter>
+</filters>
+"""
+
+OMEGAT_PROJECT = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<omegat>
+    <project version="1.0">
+        <source_dir>source</source_dir>
+        <source_dir_excludes/>
+        <target_dir>target</target_dir>
+        <tm_dir>tm</tm_dir>
+        <glossary_dir>glossary</glossary_dir>
+        <glossary_file>glossary/glossary.txt</glossary_file>
+        <dictionary_dir>dictionary</dictionary_dir>
+        <source_lang>{source}</source_lang>
+        <target_lang>{target}</target_lang>
+        <source_tok>org.omegat.tokenizer.DefaultTokenizer</source_tok>
+        <target_tok>org.omegat.tokenizer.DefaultTokenizer</target_tok>
+        <sentence_seg>false</sentence_seg>
+        <support_default_translations>false</support_default_translations>
+        <remove_tags>false</remove_tags>
+    </project>
+</omegat>
+"""
+
+
+def _translations(project: Project, language: str, letter_name: str
+                  ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """Return (unit id, source, target) of the approved and of the fuzzy translations."""
+    confirmed: list[tuple[str, str, str]] = []
+    drafts: list[tuple[str, str, str]] = []
+    for owner in (letter_name, FRAME_DIR):
+        babel = read_catalog_file(project.catalog_path(owner, language))
+        for context, msgid, plural, _line in load_templates_of(project, owner):
+            message = babel.get(msgid if plural is None else (msgid, plural), context=context)
+            if message is None:
+                continue
+            uid = unit_id(context, msgid, plural)
+            if plural is None:
+                pairs = [(uid, msgid, str(message.string or ""))]
+            else:
+                pairs = [(f"{uid}[{i}]", msgid if i == 0 else plural, str(text or ""))
+                         for i, text in enumerate(message.string or ())]
+            for pair in pairs:
+                if pair[2]:
+                    (drafts if message.fuzzy else confirmed).append(pair)
+    return confirmed, drafts
+
+
+def omegat_text(text: str) -> str:
+    """Return ``text`` as OmegaT shows an XLIFF segment: each inline code as a short tag.
+
+    OmegaT 3.6 names a ``<ph>`` after the first letter of its content and numbers the tags of a
+    segment from 0: ``%(title)s %(first_name)s`` is ``<t0/> <f1/>``.
+    """
+    number = -1
+
+    def tag(match: re.Match[str]) -> str:
+        nonlocal number
+        number += 1
+        letter = next((c for c in match.group(0) if c.isalpha()), "x")
+        return f"<{letter}{number}/>"
+
+    return CODE.sub(tag, text)
+
+
+def _tmx(source_tag: str, target_tag: str, pairs: list[tuple[str, str, str]],
+         file: str | None) -> bytes:
+    root = etree.Element("tmx", version="1.4")
+    etree.SubElement(root, "header", {
+        "creationtool": "pactdocs", "creationtoolversion": __version__, "segtype": "paragraph",
+        "o-tmf": "pactdocs", "adminlang": "en", "srclang": source_tag, "datatype": "plaintext"})
+    body = etree.SubElement(root, "body")
+    for uid, source, target in pairs:
+        tu = etree.SubElement(body, "tu")
+        if file is not None:  # an alternative translation of this one unit
+            etree.SubElement(tu, "prop", type="file").text = file
+            etree.SubElement(tu, "prop", type="id").text = uid
+        for tag, text in ((source_tag, source), (target_tag, target)):
+            tuv = etree.SubElement(tu, "tuv", {f"{{{XML_NS}}}lang": tag})
+            etree.SubElement(tuv, "seg").text = omegat_text(text)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def write_export(project: Project, languages: list[str], letter_name: str | None,
@@ -341,6 +539,10 @@ def import_xliff(project: Project, path: Path, *, letter_name: str | None = None
         raise CatalogError(f"not an XLIFF 1.2 file (root {found!r}, version "
                            f"{document.get('version')!r})", Location(where, document.sourceline or 0),
                            "pactdocs reads the XLIFF 1.2 files it exports")
+    schema = xliff_schema()
+    if not schema.validate(_core(document)):
+        raise ImportRefused([CatalogError(f"not valid XLIFF 1.2 (OASIS strict schema): {e.message}",
+                                          Location(where, e.line)) for e in schema.error_log])
     files = document.findall(_q("file"))
     if not files:
         raise CatalogError("the XLIFF file has no <file> element", Location(where, 1))
@@ -450,8 +652,12 @@ def _read_units(project: Project, file: Any, owner: str, code: str, po: Path, xl
                 broken = True
                 continue
             text = flatten_inline(target, codes) if target is not None else ""
+            copied = target is not None and target.get("state") == SOURCE_COPY_STATE
+            if copied and text == source_text:
+                text = ""  # still the English copy: the translator did not confirm a translation
             strings.append(text)
-            approvals.append(target is not None and bool(text) and _approved(unit, target))
+            # A copy the CAT tool replaced, keeping the state (OmegaT does), is a confirmation.
+            approvals.append(target is not None and bool(text) and (copied or _approved(unit, target)))
         if broken:
             continue
         if not any(strings):
