@@ -177,7 +177,7 @@ def worker_init(root: str, letter: str, out: str, final: bool) -> None:
 def _writer(fmt: str) -> Any:
     writers = _WORKER["writers"]
     if fmt not in writers:
-        writers[fmt] = get_writer(fmt)
+        writers[fmt] = get_writer(fmt, _WORKER["project"].templates / STYLE_DIR)
     return writers[fmt]
 
 
