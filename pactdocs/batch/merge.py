@@ -211,12 +211,20 @@ def run_unit(unit: Unit) -> list[Result]:
     try:
         document = composer.compose(letter.part(unit.part), unit.recipient, unit.language,
                                     final=_WORKER["final"])
-        rendered: dict[str, bytes] = {}
+        rendered: dict[str, bytes | PactdocsError] = {}
         results = []
         for job in unit.jobs:
             if job.format not in rendered:
-                rendered[job.format] = _writer(job.format).write(document)
+                # A writer's refusal (say a house-style URL outside _style) fails that format
+                # only: the document's other formats are still written.
+                try:
+                    rendered[job.format] = _writer(job.format).write(document)
+                except PactdocsError as exc:
+                    rendered[job.format] = exc
             data = rendered[job.format]
+            if isinstance(data, PactdocsError):
+                results.append(Result(job.path, None, 0, "failed", data.one_line()))
+                continue
             sha = hashlib.sha256(data).hexdigest()
             target = out / job.path
             status = "written"

@@ -23,8 +23,12 @@ from .html import STYLE_DIR, document_html
 
 # WeasyPrint options, in one place.
 PDF_VARIANT = "pdf/a-2a"
+# The output intent is added by finish_pdf: WeasyPrint's own ("srgb") leaves its ICC file open.
+OUTPUT_INTENT = "pactdocs-srgb"
 OPTIONS: dict[str, Any] = {"uncompressed_pdf": False, "optimize_images": False,
-                           "pdf_variant": PDF_VARIANT, "pdf_tags": True, "custom_metadata": False}
+                           "pdf_variant": PDF_VARIANT, "pdf_tags": True, "custom_metadata": False,
+                           "output_intent": OUTPUT_INTENT}
+_ICC: list[bytes] = []
 DATA_URL_LIMIT = 1 << 20  # bytes of a data: URL in the house style
 
 PDFUA_XMP = b"""<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" \
@@ -50,7 +54,7 @@ xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
 def _style_fetcher_class() -> type:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    class StyleFetcher(URLFetcher):  # type: ignore[misc]
+    class StyleFetcher(URLFetcher):
         """Serve files inside one house style folder and ``data:`` URLs; refuse everything else.
 
         Built with ``fail_on_errors``: a refused URL stops the document instead of leaving a
@@ -113,6 +117,17 @@ def finish_pdf(document: Any, pdf: Any) -> None:
                       for part in metadata.stream)
     packet = packet.replace(b"</rdf:RDF>", PDFUA_XMP + b"</rdf:RDF>", 1)
     metadata.stream = [packet]
+
+    if not _ICC:
+        from importlib.resources import files
+
+        _ICC.append((files("weasyprint.pdf") / "sRGB2014.icc").read_bytes())
+    profile = pydyf.Stream([_ICC[0]], pydyf.Dictionary({"N": 3}), compress=True)
+    pdf.add_object(profile)
+    catalog["OutputIntents"] = pydyf.Array([pydyf.Dictionary({
+        "Type": "/OutputIntent", "S": "/GTS_PDFA1",
+        "OutputConditionIdentifier": pydyf.String("sRGB IEC61966-2.1"),
+        "Info": pydyf.String("sRGB IEC61966-2.1"), "DestOutputProfile": profile.reference})])
 
     root = pdf.objects[_number(catalog["StructTreeRoot"])]
     _read_sections_where_drawn(pdf, root)

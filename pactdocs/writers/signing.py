@@ -119,7 +119,7 @@ def _stamp_style(stamp: bytes) -> Any:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.stamp import StaticStampStyle
 
-    class RenderedPage(content.PdfContent):  # type: ignore[misc]
+    class RenderedPage(content.PdfContent):
         """A page given as bytes, imported as a form XObject."""
 
         def render(self) -> bytes:
@@ -147,11 +147,12 @@ def sign_pdf(data: bytes, signer: Any, line: str, language: str, tsa: str | None
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME, md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES, use_pades_lta=False)
-    spec = fields.SigFieldSpec(FIELD_NAME, on_page=0, box=SIGNATURE_BOX)
-    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper,
-                                   stamp_style=_stamp_style(stamp_pdf(line, language)),
-                                   new_field_spec=spec)
     writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
+    fields.append_signature_field(writer, fields.SigFieldSpec(FIELD_NAME, on_page=0,
+                                                              box=SIGNATURE_BOX))
+    _tag_signature_field(writer, line)
+    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper,
+                                   stamp_style=_stamp_style(stamp_pdf(line, language)))
     out = BytesIO()
     try:
         pdf_signer.sign_pdf(writer, output=out)
@@ -159,6 +160,49 @@ def sign_pdf(data: bytes, signer: Any, line: str, language: str, tsa: str | None
         where = f" (timestamp server {tsa})" if tsa else ""
         raise SigningError(f"could not sign{where}: {type(exc).__name__}: {exc}") from None
     return out.getvalue()
+
+
+def _tag_signature_field(writer: Any, line: str) -> None:
+    """Put the signature widget in the structure tree (a Form element after the rest of page
+    1) with ``line`` as its description, as PDF/UA asks of every annotation."""
+    from pyhanko.pdf_utils import generic
+
+    name = generic.NameObject
+    root = writer.root
+    widget_ref = next(f for f in root["/AcroForm"]["/Fields"]
+                      if f.get_object().get("/T") == FIELD_NAME)
+    widget = widget_ref.get_object()
+    widget["/TU"] = generic.TextStringObject(line)
+    widget["/Contents"] = generic.TextStringObject(line)
+    page_ref = widget.raw_get("/P")
+    tree_ref = root.raw_get("/StructTreeRoot")
+    tree = tree_ref.get_object()
+    kids = tree["/K"]
+    document_ref = kids.raw_get(0) if isinstance(kids, generic.ArrayObject) else tree.raw_get("/K")
+    document = document_ref.get_object()
+    parent_tree = tree["/ParentTree"]
+    nums = parent_tree["/Nums"]
+    key = max([int(nums[i]) for i in range(0, len(nums), 2)], default=-1) + 1
+    key = max(key, int(tree.get("/ParentTreeNextKey", 0)))
+    element = generic.DictionaryObject({
+        name("/Type"): name("/StructElem"), name("/S"): name("/Form"),
+        name("/P"): document_ref, name("/Pg"): page_ref,
+        name("/Alt"): generic.TextStringObject(line),
+        name("/K"): generic.DictionaryObject({name("/Type"): name("/OBJR"),
+                                              name("/Obj"): widget_ref, name("/Pg"): page_ref})})
+    element_ref = writer.add_object(element)
+    order = document["/K"]
+    last = max((i for i in range(len(order))
+                if order[i].get_object().raw_get("/Pg") == page_ref), default=len(order) - 1)
+    order.insert(last + 1, element_ref)
+    nums.append(generic.NumberObject(key))
+    nums.append(element_ref)
+    tree["/ParentTreeNextKey"] = generic.NumberObject(key + 1)
+    widget["/StructParent"] = generic.NumberObject(key)
+    page = page_ref.get_object()
+    page["/Tabs"] = name("/S")
+    for container in (tree, document, parent_tree, widget, page):
+        writer.update_container(container)
 
 
 def sign_letter(out: Path, signer: Any, line_for: Any, tsa: str | None = None,
@@ -174,7 +218,7 @@ def sign_letter(out: Path, signer: Any, line_for: Any, tsa: str | None = None,
         raise UsageError(f"cannot read {manifest_path}: {exc}",
                          hint="run pactdocs merge first") from None
     name = signer_name(signer)
-    now = (clock or (lambda: dt.datetime.now(dt.timezone.utc)))()
+    now = (clock or (lambda: dt.datetime.now(dt.UTC)))()
     root = out.resolve()
     done: list[SignedFile] = []
     todo = [d for d in manifest.get("documents", [])
