@@ -226,6 +226,36 @@ def test_a_byte_changed_after_signing_is_reported(rendered: tuple[Path, Path],
     assert code == 1 and "covers the whole file: NO" in report
 
 
+def test_a_rerun_of_merge_keeps_the_signature_records(rendered: tuple[Path, Path],
+                                                      pki: dict[str, object]) -> None:
+    project, out = rendered
+    folder = pki["folder"]
+    assert isinstance(folder, Path)
+    assert run_cli(project, "sign", LETTER, "--out", str(out), "--to", "CY", "--key",
+                   str(folder / "signer.key"), "--cert", str(folder / "signer.pem")) == 0
+    signed = {d["path"]: d["signed"] for d in json.loads(
+        (out / "manifest.json").read_text(encoding="utf-8"))["documents"] if "signed" in d}
+    assert run_cli(project, "merge", LETTER, "--to", "AT,CY", "--format", "pdf", "--out",
+                   str(out), "--quiet") == 0
+    after = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    assert {d["path"]: d["signed"] for d in after if "signed" in d} == signed
+    # A letter rendered anew (its inputs changed) loses the record of its old signature.
+    catalog = project / "letter_templates/_frame/locale/el.po"
+    original = catalog.read_text(encoding="utf-8")
+    try:
+        catalog.write_text(original.replace('msgstr "ΣΧΕΔΙΟ"', 'msgstr "ΠΡΟΣΧΕΔΙΟ"'),
+                           encoding="utf-8")
+        assert run_cli(project, "merge", LETTER, "--to", "AT,CY", "--format", "pdf", "--out",
+                       str(out), "--quiet") == 0
+        after = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["documents"]
+        assert not any("signed" in d for d in after if d["recipient"] == "CY")
+        assert all(d["status"] == "written" for d in after if d["recipient"] == "CY")
+    finally:
+        catalog.write_text(original, encoding="utf-8")
+    assert run_cli(project, "merge", LETTER, "--to", "AT,CY", "--format", "pdf", "--out",
+                   str(out), "--quiet") == 0
+
+
 def test_a_pdf_changed_since_rendering_is_not_signed(rendered: tuple[Path, Path],
                                                      pki: dict[str, object]) -> None:
     project, out = rendered

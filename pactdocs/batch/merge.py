@@ -335,6 +335,7 @@ def merge(project: Project, options: Options,
     finally:
         store.close()
     manifest = _manifest(letter, jobs, results)
+    _keep_signatures(out, manifest)
     write_atomic(out / "manifest.json",
                  (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
     counts = {"written": 0, "unchanged": 0, "failed": 0}
@@ -369,6 +370,27 @@ def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result]) -> di
             "inputs": job.inputs,
         })
     return {"letter": letter.name, "pactdocs": __version__, "documents": documents}
+
+
+def _keep_signatures(out: Path, manifest: dict[str, Any]) -> None:
+    """Carry each ``signed`` record (pactdocs sign) of the previous manifest over to a PDF that
+    is still the same file and whose signed copy is still the one recorded."""
+    try:
+        previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        old = {d["path"]: d for d in previous.get("documents", []) if isinstance(d, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    root = out.resolve()
+    for entry in manifest["documents"]:
+        before = old.get(entry["path"])
+        signed = before.get("signed") if before else None
+        if not isinstance(signed, dict) or before is None or not entry["sha256"] \
+                or before.get("sha256") != entry["sha256"]:
+            continue
+        target = (out / str(signed.get("path", ""))).resolve()
+        if target.is_relative_to(root) and target.is_file() and \
+                hashlib.sha256(target.read_bytes()).hexdigest() == signed.get("sha256"):
+            entry["signed"] = signed
 
 
 def _dry_run(out: Path, units: list[Unit], jobs: list[Job], refused: dict[str, str],

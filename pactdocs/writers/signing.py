@@ -243,7 +243,7 @@ def sign_letter(out: Path, signer: Any, line_for: Any, tsa: str | None = None,
         entry["signed"] = {"path": record.path, "sha256": record.sha256, "signer": record.signer,
                            "signed_at": record.signed_at, "level": record.level}
         done.append(record)
-    write_atomic(manifest_path, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    write_atomic(manifest_path, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
                  .encode("utf-8"))
     return done
 
