@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from readback import normalise, pdf_fonts, pdf_text
+from readback import normalise, pdf_fonts, pdf_text, struct_elements
 
 LETTER = "pact-implementation"
 
@@ -167,7 +167,18 @@ def test_sign_b_t_with_pem_key_then_verify(rendered: tuple[Path, Path], pki: dic
         assert "Υπογράφηκε ηλεκτρονικά από Beate Gminder" in text
         assert all(font["embedded"] for font in pdf_fonts(data))
         with pikepdf.open(out / record["path"]) as pdf:
-            assert pdf.Root.Metadata is not None and "pdfaid:part" in str(pdf.open_metadata())
+            meta = pdf.open_metadata()
+            assert meta["pdfaid:part"] == "2" and meta["pdfuaid:part"] == "1"
+            # The signature widget is printable, described, and tagged as a Form element.
+            widget = pdf.pages[0].Annots[-1]
+            assert widget.FT == "/Sig" and int(widget.F) & 4 and str(widget.TU) in text
+            forms = [e for e in struct_elements(pdf) if e.S == "/Form"]
+            assert len(forms) == 1 and forms[0].K.Obj.objgen == widget.objgen
+            assert int(widget.StructParent) in [int(n) for n in pdf.Root.StructTreeRoot
+                                                .ParentTree.Nums[::2]]
+        from pdfua import validate
+
+        assert not validate(str(out / record["path"])).findings
     code, report = _verify(capsys, *(str(out / d["signed"]["path"]) for d in signed),
                            "--trust", str(folder / "root.pem"))
     assert code == 0, report
