@@ -221,7 +221,13 @@ def sign_letter(out: Path, signer: Any, line_for: Any, tsa: str | None = None,
     now = (clock or (lambda: dt.datetime.now(dt.UTC)))()
     root = out.resolve()
     done: list[SignedFile] = []
-    todo = [d for d in manifest.get("documents", [])
+    documents = manifest.get("documents") if isinstance(manifest, dict) else None
+    if not isinstance(documents, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("path"), str)
+            and isinstance(d.get("language"), str) for d in documents):
+        raise UsageError(f"{manifest_path} is not a pactdocs manifest",
+                         hint="run pactdocs merge again")
+    todo = [d for d in documents
             if d.get("format") == "pdf" and d.get("status") in ("written", "unchanged")
             and (recipients is None or d.get("recipient") in recipients)]
     if not todo:
