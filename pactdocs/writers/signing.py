@@ -101,7 +101,7 @@ def stamp_pdf(line: str, language: str) -> bytes:
     width = SIGNATURE_BOX[2] - SIGNATURE_BOX[0]
     height = SIGNATURE_BOX[3] - SIGNATURE_BOX[1]
     style = (f"@page {{ size: {width}pt {height}pt; margin: 0 }} "
-             f'body {{ margin: 0; font: 8.5pt "Liberation Sans"; color: #1f3a93; '
+             f'body {{ margin: 0; font: 9pt "Liberation Sans"; color: #1f3a93; '
              f"line-height: {height}pt; white-space: nowrap }}")
     page = (f'<html lang="{escape(language)}"><head><style>{style}</style></head>'
             f"<body>{escape(line)}</body></html>")
@@ -114,7 +114,7 @@ def _stamp_style(stamp: bytes) -> Any:
     import binascii
     import uuid
 
-    from pyhanko.pdf_utils import content
+    from pyhanko.pdf_utils import content, layout
     from pyhanko.pdf_utils.layout import BoxConstraints
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.stamp import StaticStampStyle
@@ -131,7 +131,13 @@ def _stamp_style(stamp: bytes) -> Any:
             self.box = BoxConstraints(width=abs(x1 - x2), height=abs(y1 - y2))
             return name.encode("ascii") + b" Do"
 
-    return StaticStampStyle(background=RenderedPage(), border_width=0, background_opacity=1.0)
+    # The page has the box's size: drawn at 1:1, no margins (pyHanko's default scales it to half).
+    fit = layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MIN,
+                                     y_align=layout.AxisAlignment.ALIGN_MID,
+                                     margins=layout.Margins.uniform(0),
+                                     inner_content_scaling=layout.InnerScaling.NO_SCALING)
+    return StaticStampStyle(background=RenderedPage(), border_width=0, background_opacity=1.0,
+                            background_layout=fit)
 
 
 def sign_pdf(data: bytes, signer: Any, line: str, language: str, tsa: str | None = None) -> bytes:
