@@ -220,6 +220,49 @@ def _import(project: Project, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sign(args: argparse.Namespace) -> int:
+    from .writers import signing
+
+    project = _project(args)
+    out = Path(args.out) if args.out else project.root / "output" / args.letter
+    recipients = None
+    if args.to:
+        registry = project.registry()
+        recipients = set(registry.resolve(args.to, project.letter(args.letter).recipients))
+    signer = signing.load_signer(Path(args.key), Path(args.cert) if args.cert else None,
+                                 tuple(Path(c) for c in args.chain or ()),
+                                 signing.passphrase_from_env(args.passphrase_env))
+    done = signing.sign_letter(out, signer, signing.signature_lines(project, args.letter),
+                               tsa=args.tsa, recipients=recipients)
+    for record in done:
+        print(f"signed ({record.level}): {record.path}")
+    print(f"{len(done)} PDF(s) signed by {done[0].signer if done else '-'} → {out / 'manifest.json'}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .writers.signing import verify_pdf
+
+    trust = tuple(Path(t) for t in args.trust or ())
+    for path in trust:
+        if not path.is_file():
+            raise UsageError(f"no certificate file '{path}'", hint="--trust ROOT.pem")
+    all_ok = True
+    for name in args.files:
+        verdict = verify_pdf(Path(name), trust)
+        all_ok = all_ok and verdict.ok
+        yes = {True: "yes", False: "NO"}
+        print(f"{name}: {'OK' if verdict.ok else 'FAILED'}")
+        print(f"  intact: {yes[verdict.intact]}  valid: {yes[verdict.valid]}  "
+              f"trusted: {yes[verdict.trusted]}  covers the whole file: {yes[verdict.whole_file]}")
+        print(f"  signer: {verdict.signer or '-'}")
+        print(f"  signing time: {verdict.signed_at or '-'}")
+        print(f"  timestamp: {verdict.timestamp or 'none'}")
+        for problem in verdict.problems:
+            print(f"  problem: {problem}")
+    return EXIT_OK if all_ok else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pactdocs", description="One official letter, many recipients, 24 languages, PDF and DOCX.")
@@ -265,6 +308,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--letter", help="show only this letter")
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("sign", help="sign a letter's rendered PDFs (PAdES B-B, B-T with --tsa)")
+    p.add_argument("letter")
+    p.add_argument("--to", help="a group name or comma-separated recipient codes (default: all)")
+    p.add_argument("--out", help="the output folder merge wrote (default: output/LETTER)")
+    p.add_argument("--key", required=True, help="a PKCS#12 file (.p12, .pfx) or a PEM private key")
+    p.add_argument("--cert", help="the signer's certificate (PEM), with a PEM key")
+    p.add_argument("--chain", action="append", help="an intermediate certificate (repeatable)")
+    p.add_argument("--passphrase-env", metavar="VAR",
+                   help="environment variable holding the key's passphrase")
+    p.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp server: PAdES B-T")
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("verify", help="check the signatures of signed PDFs")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--trust", action="append", metavar="CERT",
+                   help="a trusted root certificate (repeatable)")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("list", help="list letters, recipients, groups or languages")
     p.add_argument("what", choices=["letters", "recipients", "groups", "languages"])

@@ -334,6 +334,19 @@ class Composer:
         """Return ``value``, a text listed under ``path`` in the frame, in the current language."""
         return self.translate(FRAME_DIR, path, value, None, None, variables)[0]
 
+    def frame_message(self, language: str, path: str, **variables: Any) -> str:
+        """Return the frame message at ``path`` in ``language``, outside any document (the
+        signature line added when a rendered PDF is signed); draft translations are used."""
+        if language not in self.languages:
+            raise RenderError(f"unknown language '{language}'")
+        self._language, self._segments, self._part, self.final = language, [], "signature", False
+        return self.frame_text(path, **variables)
+
+    def format_date(self, language: str, value: str) -> str:
+        """Return ISO date ``value`` as the long date of ``language``."""
+        self._language = language
+        return self.formatter.date(value)
+
     # --- documents -------------------------------------------------------------------------------
 
     def compose(self, part: Part, recipient: str | None, language: str,

@@ -18,13 +18,12 @@ def _bytes(source: Path | bytes) -> bytes:
 SOFT_HYPHEN_SHOWN = "\u2010"
 
 
-def pdf_text(source: Path | bytes, first: int | None = None, last: int | None = None, *,
-             hyphenated: bool = False) -> str:
-    """Return the text of a PDF (pdftotext, reading order), optionally of pages first..last.
-
-    Words hyphenated at a line end are joined again, unless ``hyphenated``.
-    """
-    args = ["pdftotext", "-enc", "UTF-8"]
+def pdf_text(source: Path | bytes, first: int | None = None, last: int | None = None,
+             layout: bool = False, *, hyphenated: bool = False) -> str:
+    """Return the text of a PDF (pdftotext, reading order), optionally of pages first..last;
+    ``layout``: line by line as the page shows it (pdftotext -layout). Words hyphenated at a
+    line end are joined again, unless ``hyphenated``."""
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else [])
     if first:
         args += ["-f", str(first)]
     if last:
@@ -110,3 +109,144 @@ def words(text: str) -> list[str]:
     """Return the words of ``text`` in order, without page numbers ("1/2") and list numbers
     ("1."), which DOCX keeps as fields and numbering that only a word processor fills in."""
     return [w for w in normalise(text).split() if not re.fullmatch(r"\d+/\d+|\d+\.", w)]
+
+
+# --- the structure tree of a tagged PDF, read back with pikepdf ---------------------------------
+
+def _to_unicode_map(font: object) -> dict[bytes, str]:
+    """Return code → text of a font's /ToUnicode CMap (bfchar and bfrange entries)."""
+    import pikepdf
+
+    assert isinstance(font, pikepdf.Dictionary)
+    cmap = font.get("/ToUnicode")
+    assert cmap is not None, f"font {font.get('/BaseFont')} has no /ToUnicode map"
+    data = cmap.read_bytes().decode("latin-1")
+    mapping: dict[bytes, str] = {}
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", data, re.S):
+        for src, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]*)>", block):
+            mapping[bytes.fromhex(src)] = bytes.fromhex(dst).decode("utf-16-be")
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", data, re.S):
+        for src1, src2, rest in re.findall(
+                r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]*>|\[[^\]]*\])", block):
+            low, high, width = int(src1, 16), int(src2, 16), len(src1) // 2
+            if rest.startswith("["):
+                targets = re.findall(r"<([0-9A-Fa-f]*)>", rest)
+                for offset, dst in enumerate(targets):
+                    code = (low + offset).to_bytes(width, "big")
+                    mapping[code] = bytes.fromhex(dst).decode("utf-16-be")
+            else:
+                start = bytes.fromhex(rest[1:-1])
+                for offset in range(high - low + 1):
+                    value = int.from_bytes(start, "big") + offset
+                    code = (low + offset).to_bytes(width, "big")
+                    mapping[code] = value.to_bytes(len(start), "big").decode("utf-16-be")
+    return mapping
+
+
+def marked_content(page: object) -> tuple[dict[int, str], list[str]]:
+    """Return the text of a page's content stream by MCID, and the texts of its artifacts.
+
+    Text is decoded through each font's /ToUnicode map (two-byte codes, as WeasyPrint writes).
+    """
+    import pikepdf
+
+    assert isinstance(page, pikepdf.Page)
+    fonts = page.resources.get("/Font", {})
+    maps: dict[str, dict[bytes, str]] = {}
+    stack: list[int | str | None] = []
+    by_mcid: dict[int, str] = {}
+    artifacts: list[str] = []
+    font: dict[bytes, str] = {}
+
+    def add(text: str) -> None:
+        for item in reversed(stack):
+            if item == "artifact":
+                artifacts[-1] += text
+                return
+            if isinstance(item, int):
+                by_mcid[item] = by_mcid.get(item, "") + text
+                return
+        raise AssertionError(f"text outside marked content: {text!r}")
+
+    def decode(raw: bytes) -> str:
+        return "".join(font.get(raw[i:i + 2], "\ufffd") for i in range(0, len(raw), 2))
+
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "BDC":
+            tag, props = operands
+            if str(tag) == "/Artifact":
+                stack.append("artifact")
+                artifacts.append("")
+            else:
+                stack.append(int(props.get("/MCID")) if isinstance(props, pikepdf.Dictionary)
+                             and "/MCID" in props else None)
+        elif op == "BMC":
+            if str(operands[0]) == "/Artifact":
+                stack.append("artifact")
+                artifacts.append("")
+            else:
+                stack.append(None)
+        elif op == "EMC":
+            stack.pop()
+        elif op == "Tf":
+            name = str(operands[0])
+            if name not in maps:
+                maps[name] = _to_unicode_map(fonts[name])
+            font = maps[name]
+        elif op == "Tj" or op in ("'", '"'):
+            add(decode(bytes(operands[-1])))
+        elif op == "TJ":
+            add("".join(decode(bytes(item)) for item in operands[0]
+                        if isinstance(item, pikepdf.String)))
+    return by_mcid, artifacts
+
+
+def structure_order(pdf: object) -> list[tuple[int, int]]:
+    """Return (page index, MCID) of every content item of the structure tree, in tree order."""
+    import pikepdf
+
+    assert isinstance(pdf, pikepdf.Pdf)
+    pages = {page.objgen: i for i, page in enumerate(pdf.pages)}
+    found: list[tuple[int, int]] = []
+
+    def walk(node: object, page: int | None) -> None:
+        if isinstance(node, pikepdf.Array):
+            for item in node:
+                walk(item, page)
+        elif isinstance(node, pikepdf.Dictionary):
+            if "/Pg" in node:
+                page = pages[node.Pg.objgen]
+            kind = node.get("/Type")
+            if kind == "/MCR":
+                assert page is not None
+                found.append((page, int(node.MCID)))
+            elif kind != "/OBJR" and "/K" in node:
+                walk(node.K, page)
+        elif isinstance(node, int):
+            assert page is not None
+            found.append((page, int(node)))
+
+    walk(pdf.Root.StructTreeRoot.K, None)
+    return found
+
+
+def struct_elements(pdf: object) -> list[object]:
+    """Return every structure element of the tree, in tree order."""
+    import pikepdf
+
+    assert isinstance(pdf, pikepdf.Pdf)
+    out: list[object] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, pikepdf.Array):
+            for item in node:
+                walk(item)
+        elif isinstance(node, pikepdf.Dictionary) and node.get("/Type") not in ("/MCR", "/OBJR"):
+            if "/S" in node:
+                out.append(node)
+            if "/K" in node:
+                walk(node.K)
+
+    walk(pdf.Root.StructTreeRoot.K)
+    return out

@@ -177,7 +177,7 @@ def worker_init(root: str, letter: str, out: str, final: bool) -> None:
 def _writer(fmt: str) -> Any:
     writers = _WORKER["writers"]
     if fmt not in writers:
-        writers[fmt] = get_writer(fmt)
+        writers[fmt] = get_writer(fmt, _WORKER["project"].templates / STYLE_DIR)
     return writers[fmt]
 
 
@@ -211,12 +211,20 @@ def run_unit(unit: Unit) -> list[Result]:
     try:
         document = composer.compose(letter.part(unit.part), unit.recipient, unit.language,
                                     final=_WORKER["final"])
-        rendered: dict[str, bytes] = {}
+        rendered: dict[str, bytes | PactdocsError] = {}
         results = []
         for job in unit.jobs:
             if job.format not in rendered:
-                rendered[job.format] = _writer(job.format).write(document)
+                # A writer's refusal (say a house-style URL outside _style) fails that format
+                # only: the document's other formats are still written.
+                try:
+                    rendered[job.format] = _writer(job.format).write(document)
+                except PactdocsError as exc:
+                    rendered[job.format] = exc
             data = rendered[job.format]
+            if isinstance(data, PactdocsError):
+                results.append(Result(job.path, None, 0, "failed", data.one_line()))
+                continue
             sha = hashlib.sha256(data).hexdigest()
             target = out / job.path
             status = "written"
@@ -327,6 +335,7 @@ def merge(project: Project, options: Options,
     finally:
         store.close()
     manifest = _manifest(letter, jobs, results)
+    _keep_signatures(out, manifest)
     write_atomic(out / "manifest.json",
                  (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
     counts = {"written": 0, "unchanged": 0, "failed": 0}
@@ -361,6 +370,27 @@ def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result]) -> di
             "inputs": job.inputs,
         })
     return {"letter": letter.name, "pactdocs": __version__, "documents": documents}
+
+
+def _keep_signatures(out: Path, manifest: dict[str, Any]) -> None:
+    """Carry each ``signed`` record (pactdocs sign) of the previous manifest over to a PDF that
+    is still the same file and whose signed copy is still the one recorded."""
+    try:
+        previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        old = {d["path"]: d for d in previous.get("documents", []) if isinstance(d, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    root = out.resolve()
+    for entry in manifest["documents"]:
+        before = old.get(entry["path"])
+        signed = before.get("signed") if before else None
+        if not isinstance(signed, dict) or before is None or not entry["sha256"] \
+                or before.get("sha256") != entry["sha256"]:
+            continue
+        target = (out / str(signed.get("path", ""))).resolve()
+        if target.is_relative_to(root) and target.is_file() and \
+                hashlib.sha256(target.read_bytes()).hexdigest() == signed.get("sha256"):
+            entry["signed"] = signed
 
 
 def _dry_run(out: Path, units: list[Unit], jobs: list[Job], refused: dict[str, str],

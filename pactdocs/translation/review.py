@@ -21,7 +21,7 @@ from ..model import Segment, Status
 from ..sources.letters import FRAME_DIR, Letter
 from ..writers.docx import deterministic_zip
 from ..writers.html import STYLE_DIR
-from ..writers.pdf import local_fetcher
+from ..writers.pdf import style_fetcher
 
 STATUSES: tuple[Status, ...] = ("translated", "fuzzy", "untranslated")
 # Colour and a word for each status, so the mark survives printing in black and white.
@@ -184,7 +184,7 @@ def review_pdf(review: Review) -> bytes:
     from weasyprint import HTML
 
     html = HTML(string=review_html(review), base_url=STYLE_DIR.as_uri() + "/",
-                url_fetcher=local_fetcher)
+                url_fetcher=style_fetcher(STYLE_DIR))
     data = html.write_pdf(pdf_identifier=review.heading.encode("utf-8")[:32])
     assert data is not None
     return bytes(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import UsageError, did_you_mean
@@ -17,12 +18,13 @@ class Writer(Protocol):
     def write(self, document: Document) -> bytes: ...
 
 
-def get_writer(name: str) -> Writer:
-    """Return a new writer for format ``name``."""
+def get_writer(name: str, style_dir: Path | None = None) -> Writer:
+    """Return a new writer for format ``name``; ``style_dir`` is the house style folder the PDF
+    writer reads (default: the one beside the package)."""
     if name == "pdf":
         from .pdf import PdfWriter
 
-        return PdfWriter()
+        return PdfWriter(style_dir)
     if name == "docx":
         from .docx import DocxWriter
 

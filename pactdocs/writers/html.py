@@ -25,7 +25,8 @@ def runs_html(runs: tuple[Run, ...]) -> str:
 
 
 def _cell(tag: str, cell: Cell) -> str:
-    return f"<{tag}>{runs_html(cell.runs)}</{tag}>"
+    scope = ' scope="col"' if tag == "th" else ""
+    return f"<{tag}{scope}>{runs_html(cell.runs)}</{tag}>"
 
 
 def block_html(block: Block) -> str:
@@ -52,12 +53,24 @@ def block_html(block: Block) -> str:
 
 
 def _lines(css_class: str, lines: tuple[str, ...] | list[str]) -> str:
-    inner = "".join(f"<div>{escape(line)}</div>" for line in lines)
+    inner = "".join(f"<p>{escape(line)}</p>" for line in lines)
     return f'<div class="{css_class}">{inner}</div>'
 
 
+def _labelled_list(css_class: str, label: str | None, items: tuple[str, ...]) -> str:
+    """Return a label and a list beside it (enclosures, c.c.): a list, never a layout table."""
+    inner = "".join(f"<li>{escape(item)}</li>" for item in items)
+    return (f'<div class="{css_class}"><p class="label">{escape(label or "")}</p>'
+            f"<ul>{inner}</ul></div>")
+
+
 def document_html(doc: Document, stylesheet_link: bool = True) -> str:
-    """Return the whole HTML page of ``doc``."""
+    """Return the whole HTML page of ``doc``.
+
+    Everything a reader needs is in the flow, in reading order, so that the PDF's structure tree
+    holds it: page-margin boxes (WeasyPrint leaves them out of the tree) carry only page numbers
+    and the DRAFT mark of pages after the first, which the first page shows in the flow.
+    """
     out = [f'<!DOCTYPE html><html lang="{escape(doc.language)}"><head><meta charset="utf-8">',
            f"<title>{escape(doc.title)}</title>",
            f'<meta name="author" content="{escape(doc.author)}">',
@@ -68,15 +81,18 @@ def document_html(doc: Document, stylesheet_link: bool = True) -> str:
         out.append('<link rel="stylesheet" href="letter.css">')
     out.append(f'</head><body class="{doc.kind}">')
     if doc.draft_mark:
-        out.append(f'<div class="draft-mark">{escape(doc.draft_mark)}</div>')
+        out.append(f'<p class="draft-mark">{escape(doc.draft_mark)}</p>'
+                   f'<div class="draft-header">{escape(doc.draft_mark)}</div>')
     out.append(_lines("letterhead", doc.letterhead))
     if doc.kind == "letter":
-        # The addressee block is taken out of the flow to the foot of page 1 by the stylesheet.
-        out.append(_lines("addressee", doc.addressee))
         if doc.place_date:
             out.append(f'<p class="place-date">{escape(doc.place_date)}</p>')
         if doc.reference:
             out.append(f'<p class="reference">{escape(doc.reference)}</p>')
+        # The addressee block is drawn at the foot of page 1 by the stylesheet; it is the one
+        # section of a letter, and the PDF writer reads it in where the page shows it.
+        inner = "".join(f"<p>{escape(line)}</p>" for line in doc.addressee)
+        out.append(f'<section class="addressee">{inner}</section>')
         if doc.salutation:
             out.append(f'<p class="salutation">{escape(doc.salutation)}</p>')
     else:
@@ -88,13 +104,9 @@ def document_html(doc: Document, stylesheet_link: bool = True) -> str:
     if doc.signature:
         out.append(_lines("signature", doc.signature))
     if doc.enclosures:
-        rows = "".join(
-            f'<tr><td class="label">{escape(doc.enclosure_label or "") if i == 0 else ""}</td>'
-            f"<td>{escape(line)}</td></tr>" for i, line in enumerate(doc.enclosures))
-        out.append(f'<table class="enclosures">{rows}</table>')
+        out.append(_labelled_list("enclosures", doc.enclosure_label, doc.enclosures))
     if doc.cc:
-        out.append(f'<div class="cc"><div class="label">{escape(doc.cc_label or "")}</div>'
-                   + "".join(f"<div>{escape(line)}</div>" for line in doc.cc) + "</div>")
+        out.append(_labelled_list("cc", doc.cc_label, doc.cc))
     out.append("</body></html>")
     return "".join(out)
 
