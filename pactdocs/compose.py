@@ -251,6 +251,17 @@ class Composer:
         """Return ``value``, a text listed under ``path`` in the frame, in the current language."""
         return self.translate(FRAME_DIR, path, value, None, None, variables)[0]
 
+    def use_language(self, language: str) -> None:
+        """Answer frame_text() and translate() in ``language`` outside compose() (e-mail texts)."""
+        if language not in self.languages:
+            raise RenderError(f"unknown language '{language}'")
+        self._language, self._segments, self.final = language, [], False
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Return the messages translated since compose() or use_language(), with their status."""
+        return tuple(self._segments)
+
     # --- documents -------------------------------------------------------------------------------
 
     def compose(self, part: Part, recipient: str | None, language: str,
