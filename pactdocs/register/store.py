@@ -71,7 +71,19 @@ CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
 BEGIN SELECT RAISE(ABORT, 'the register is append-only: a registered row cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
 BEGIN SELECT RAISE(ABORT, 'the register is append-only: a registered row cannot be deleted'); END;
-""" for table in TABLES)
+""" for table in TABLES) + "".join(
+    # INSERT OR REPLACE deletes the row it collides with without firing DELETE triggers (unless a
+    # connection turns on recursive_triggers): refuse any insert that collides with a row.
+    f"""
+CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM {table} WHERE {collision})
+BEGIN SELECT RAISE(ABORT, 'the register is append-only: a registered row cannot be changed'); END;
+""" for table, collision in (
+        ("items", "id = NEW.id OR number = NEW.number OR message_id = NEW.message_id "
+                  "OR (year = NEW.year AND seq = NEW.seq)"),
+        ("addressees", "item_id = NEW.item_id AND position = NEW.position"),
+        ("attachments", "item_id = NEW.item_id AND position = NEW.position"),
+        ("events", "id = NEW.id")))
 
 # What `register list` shows and `register export --csv` writes, in this order.
 COLUMNS = ("number", "registered", "letter", "reference", "recipient", "language", "to", "cc",
