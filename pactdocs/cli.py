@@ -200,7 +200,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         letter=args.letter, to=args.to, attach=attach, out=Path(args.out) if args.out else None,
         smtp=args.smtp, tls=args.tls, credentials=args.credentials, rate=parse_rate(args.rate),
         allow_draft=args.allow_draft, dry_run=args.dry_run,
-        resend_uncertain=args.resend_uncertain,
+        resend_uncertain=args.resend_uncertain, new_version=args.new_version,
         register=Path(args.register) if args.register else None,
         retry_wait=args.retry_wait)
     try:
@@ -343,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-draft", action="store_true", help="send draft documents too")
     p.add_argument("--resend-uncertain", action="store_true",
                    help="send again messages a killed run may have handed over")
+    p.add_argument("--new-version", action="store_true",
+                   help="send recipients who were sent this letter before its new files")
     p.add_argument("--register", help="the register file (default: from pactdocs.yaml)")
     p.add_argument("--dry-run", action="store_true", help="say who would get what; send nothing")
     p.set_defaults(func=cmd_send)

@@ -23,7 +23,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
-    session: int
+    session: Any
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Recorder:
     hold_mail_after: int | None = None  # MAIL waits once this many messages are received
     hold_data_after: int | None = None  # DATA records the message, then waits before 250
     released: threading.Event = field(default_factory=threading.Event)
-    sessions: set[int] = field(default_factory=set)
+    sessions: set[Any] = field(default_factory=set)  # the client's (address, port) per connection
     _tempfailed: bool = False
 
     async def _hold(self) -> None:
@@ -45,7 +45,7 @@ class Recorder:
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
-        self.sessions.add(id(session))
+        self.sessions.add(tuple(session.peer))
         if self.hold_mail_after is not None and len(self.received) >= self.hold_mail_after:
             await self._hold()
         envelope.mail_from = address
@@ -64,7 +64,7 @@ class Recorder:
             return "421 4.3.2 busy, try again later"
         data = envelope.original_content or envelope.content
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(data),
-                                      id(session)))
+                                      tuple(session.peer)))
         if self.hold_data_after is not None and len(self.received) > self.hold_data_after:
             await self._hold()
         return f"250 2.0.0 queued as {len(self.received)}"
@@ -92,6 +92,65 @@ def smtp_server(recorder: Recorder | None = None) -> Iterator[tuple[Recorder, in
     controller.start()
     try:
         yield recorder, port
+    finally:
+        recorder.released.set()
+        controller.stop()
+
+
+def self_signed(folder: Any) -> tuple[Any, Any]:
+    """Write a certificate for 127.0.0.1 and its key into ``folder``; return (cert, key) paths."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pactdocs test server")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "server.crt", folder / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@contextmanager
+def tls_smtp_server(folder: Any, user: str, password: str,
+                    recorder: Recorder | None = None) -> Iterator[tuple[Recorder, int, Any]]:
+    """A server that requires STARTTLS and then a login; yield (recorder, port, its cert)."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    recorder = recorder or Recorder()
+    cert, key = self_signed(folder)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
+                     auth_data: Any) -> AuthResult:
+        ok = auth_data.login == user.encode() and auth_data.password == password.encode()
+        return AuthResult(success=ok, handled=False)
+
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, data_size_limit=0,
+                            tls_context=context, require_starttls=True, auth_required=True,
+                            authenticator=authenticate)
+    controller.start()
+    try:
+        yield recorder, port, cert
     finally:
         recorder.released.set()
         controller.stop()

@@ -185,7 +185,8 @@ def test_kill_mid_batch_then_rerun_sends_no_message_twice(work: tuple[Path, Path
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             server.wait_for(9)
-            time.sleep(0.3)  # the client waits on MAIL of the tenth message
+            # Once the ninth reply is committed the client waits on MAIL of the tenth message.
+            sent_in_ledger(out, 9)
             child.send_signal(signal.SIGKILL)
         finally:
             child.wait(timeout=30)
@@ -197,6 +198,22 @@ def test_kill_mid_batch_then_rerun_sends_no_message_twice(work: tuple[Path, Path
         received = list(server.received)
     got = by_recipient(received)  # fails on any recipient received twice
     assert len(got) == 27 == len(received)
+
+
+def sent_in_ledger(out: Path, count: int, timeout: float = 60.0) -> None:
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while True:
+        db = sqlite3.connect(out / ".pactdocs-send.sqlite")
+        try:
+            done = db.execute("SELECT COUNT(*) FROM messages WHERE state = 'sent'").fetchone()[0]
+        finally:
+            db.close()
+        if done >= count:
+            return
+        assert time.monotonic() < deadline, f"only {done} of {count} sent"
+        time.sleep(0.02)
 
 
 def test_a_kill_after_the_end_of_data_is_not_resent_unless_asked(
@@ -373,3 +390,60 @@ def test_no_clear_text_to_a_remote_server_and_credentials_stay_out_of_the_projec
                     "--credentials", str(secret)) == 2
         assert server.sessions == set()
     assert "is inside the project" in capsys.readouterr().err
+
+
+# aiosmtpd 1.4 warns about its own use of Session.login_data on every successful AUTH.
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated:DeprecationWarning")
+def test_starttls_and_login_from_the_environment(work: tuple[Path, Path], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from smtpserver import tls_smtp_server
+
+    project, out = work
+    with tls_smtp_server(tmp_path, "home", "s3cret") as (server, port, cert):
+        (project / "pactdocs.yaml").write_text(
+            f'send:\n  from: "DG HOME <home-correspondence@ec.example>"\n  cafile: "{cert}"\n')
+        monkeypatch.setenv("PACTDOCS_SMTP_USER", "home")
+        monkeypatch.setenv("PACTDOCS_SMTP_PASSWORD", "wrong")
+        assert send(project, out, "--to", "AT,BE", "--smtp", f"127.0.0.1:{port}") == 2
+        assert "the server refused the login: 535" in capsys.readouterr().err
+        assert server.received == []
+        monkeypatch.setenv("PACTDOCS_SMTP_PASSWORD", "s3cret")
+        assert send(project, out, "--to", "AT,BE", "--smtp", f"127.0.0.1:{port}") == 0
+        # Protocol order: Belgium before Austria.
+        assert [r.rcpt_tos[0] for r in server.received] == ["permrep@be.example",
+                                                            "bruessel-ov@bmeia.gv.at"]
+    # Without the private CA the server's certificate is not trusted: nothing is sent.
+    with tls_smtp_server(tmp_path, "home", "s3cret") as (server, port, _cert):
+        (project / "pactdocs.yaml").write_text('send:\n  from: "h@ec.example"\n')
+        capsys.readouterr()
+        assert send(project, out, "--to", "DE", "--smtp", f"127.0.0.1:{port}") == 2
+        assert "STARTTLS with 127.0.0.1 failed" in capsys.readouterr().err
+        assert server.received == []
+
+
+def test_a_new_rendering_is_not_sent_to_someone_who_had_the_old_one(
+        work: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+
+    project, out = work
+    assert send(project, out, "--to", "AT") == 0
+    # The letter is rendered again with other bytes: the manifest knows the new file.
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    entry = next(d for d in manifest["documents"] if d["recipient"] == "AT" and d["part"] == "letter")
+    pdf = out / entry["path"]
+    pdf.write_bytes(pdf.read_bytes() + b"\n% rendered again\n")
+    entry["sha256"] = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert send(project, out, "--to", "AT") == 2
+    err = capsys.readouterr().err
+    assert "AT: HOME/" in err and "already sent AT this letter with other files" in err
+    assert len(list((out / "outbox").glob("*.eml"))) == 1
+    assert send(project, out, "--to", "AT", "--new-version") == 0
+    with Register(project / "register/outgoing.sqlite") as register:
+        items = register.items()
+    assert [i["recipient"] for i in items] == ["AT", "AT"]
+    assert items[0]["message_id"] != items[1]["message_id"]
+    assert entry["sha256"] in items[1]["attachments"] and entry["sha256"] not in items[0]["attachments"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from ..sources.registry import Registry
 from .headers import HeaderError, Mailbox, mailbox, parse_mailbox, safe_value
 from .ledger import Ledger
 from .message import MIME_TYPES, File, Outgoing, build, message_id, verify
-from .smtp import Outcome, Transport, parse_hostport, read_credentials
+from .smtp import Outcome, Transport, TransportError, parse_hostport, read_credentials
 
 OUTBOX = "outbox"
 
@@ -55,6 +56,7 @@ class SendOptions:
     allow_draft: bool = False
     dry_run: bool = False
     resend_uncertain: bool = False
+    new_version: bool = False
     register: Path | None = None
     retry_wait: float = 5.0
     tries: int = 4
@@ -301,7 +303,7 @@ def send(project: Project, options: SendOptions,
                               credentials=read_credentials(options.credentials
                                                            or settings.credentials, project.root))
     ledger = Ledger(out)
-    register = Register(options.register or project.root / settings.register_path, settings.number)
+    register: Register | None = None
     try:
         for p in planned:
             known = ledger.state(p.outgoing.message_id)
@@ -309,6 +311,17 @@ def send(project: Project, options: SendOptions,
             if p.status == "uncertain":
                 report.uncertain.append(p.outgoing.recipient)
         todo = [p for p in planned if p.status == "to send"]
+        register = Register(options.register or project.root / settings.register_path,
+                            settings.number)
+        if not options.new_version:
+            _refuse_new_versions(register, todo)
+        if transport is not None and todo:
+            # Connect and log in before anything is registered: a refused login registers nothing.
+            try:
+                transport.connect()
+            except (OSError, smtplib.SMTPException) as exc:
+                raise TransportError(f"cannot reach {transport.host}:{transport.port}: {exc}",
+                                     hint="check --smtp; nothing was sent") from None
         numbers = register.register([_entry(p.outgoing) for p in todo])
         for p in todo:
             p.number = numbers[p.outgoing.message_id]
@@ -323,9 +336,26 @@ def send(project: Project, options: SendOptions,
         if transport is not None:
             transport.close()
         ledger.close()
-        register.close()
+        if register is not None:
+            register.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _refuse_new_versions(register: Register, todo: list[Planned]) -> None:
+    """Refuse to send a recipient other files of a letter it was already sent."""
+    problems: list[PactdocsError] = []
+    for p in todo:
+        o = p.outgoing
+        earlier = [n for n, mid in register.handed_over(o.letter, o.recipient) if mid != o.message_id]
+        if earlier:
+            problems.append(UsageError(
+                f"{o.recipient}: {earlier[-1]} already sent {o.recipient} this letter with other "
+                "files (it was rendered again since)",
+                hint="pactdocs register show " + earlier[-1] + "; --new-version sends the new "
+                     "files as a new item"))
+    if problems:
+        raise SendRefused(problems)
 
 
 def _status(known: tuple[str, str, str], options: SendOptions) -> str:

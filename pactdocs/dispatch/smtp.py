@@ -100,28 +100,32 @@ class Transport:
         self.connections = 0
 
     def connect(self) -> None:
+        """Open the session: EHLO, STARTTLS, EHLO again, login. OSError when unreachable."""
         self.close()
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout,
+                            local_hostname=self.local_hostname)
         try:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout,
-                                local_hostname=self.local_hostname)
             smtp.ehlo()
             if self.tls == "starttls":
                 if not smtp.has_extn("starttls"):
-                    smtp.close()
                     raise TransportError(f"{self.host}:{self.port} does not offer STARTTLS",
                                          hint="use a server that does; nothing was sent")
-                context = ssl.create_default_context(cafile=self.cafile or None)
-                smtp.starttls(context=context)
+                smtp.starttls(context=ssl.create_default_context(cafile=self.cafile or None))
                 smtp.ehlo()
             if self.credentials:
                 smtp.login(*self.credentials)
         except smtplib.SMTPAuthenticationError as exc:
-            raise TransportError(f"the server refused the login: {_reply(exc.smtp_code, exc.smtp_error)}",
-                                 hint=f"check {ENV_USER}/{ENV_PASSWORD} or the credentials file"
-                                 ) from None
+            smtp.close()
+            raise TransportError(
+                f"the server refused the login: {_reply(exc.smtp_code, exc.smtp_error)}",
+                hint=f"check {ENV_USER}/{ENV_PASSWORD} or the credentials file") from None
         except ssl.SSLError as exc:
+            smtp.close()
             raise TransportError(f"STARTTLS with {self.host} failed: {exc}",
                                  hint="check the server's certificate (send.cafile)") from None
+        except BaseException:
+            smtp.close()
+            raise
         self.smtp = smtp
         self.connections += 1
 

@@ -38,9 +38,6 @@ class Settings:
     number: str = DEFAULT_NUMBER
     location: Location | None = None
 
-    def where(self, key: str) -> Location | None:
-        return self.location
-
 
 def check_number_pattern(pattern: str, where: Location | None = None) -> None:
     """Raise SettingsError unless ``pattern`` makes a registration number from year and seq."""

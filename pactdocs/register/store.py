@@ -158,6 +158,14 @@ class Register:
                               (message_id,)).fetchone()
         return row[0] if row else None
 
+    def handed_over(self, letter: str, recipient: str) -> list[tuple[str, str]]:
+        """Return (number, message_id) of the items of ``letter`` sent or put in the outbox
+        for ``recipient``, oldest first."""
+        return [(n, m) for n, m in self.db.execute(
+            "SELECT number, message_id FROM items WHERE letter = ? AND recipient = ? AND EXISTS "
+            "(SELECT 1 FROM events WHERE events.item_id = items.id AND state IN ('sent', 'outbox'))"
+            " ORDER BY id", (letter, recipient))]
+
     def register(self, entries: Iterable[Entry], when: str | None = None) -> dict[str, str]:
         """Register each entry not yet registered; return message_id → number for all."""
         when = when or now()
