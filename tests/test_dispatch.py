@@ -447,3 +447,19 @@ def test_a_new_rendering_is_not_sent_to_someone_who_had_the_old_one(
     assert [i["recipient"] for i in items] == ["AT", "AT"]
     assert items[0]["message_id"] != items[1]["message_id"]
     assert entry["sha256"] in items[1]["attachments"] and entry["sha256"] not in items[0]["attachments"]
+
+
+def test_attach_pdf_and_docx(work: tuple[Path, Path]) -> None:
+    project, out = work
+    assert run_cli(project, "merge", LETTER, "--to", "AT", "--format", "pdf,docx", "--out",
+                   str(out), "--quiet") == 0
+    assert send(project, out, "--to", "AT", "--attach", "pdf,docx") == 0
+    msg = parse(next((out / "outbox").glob("AT-*.eml")).read_bytes())
+    attached = {a.get_filename(): a for a in msg.iter_attachments()}
+    assert sorted(attached) == sorted(f"pact-implementation-AT-de-{p}.{f}"
+                                      for p in ("letter", "annex-1", "annex-2")
+                                      for f in ("pdf", "docx"))
+    docx = attached["pact-implementation-AT-de-letter.docx"]
+    assert docx.get_content_type() == ("application/"
+                                       "vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert docx.get_content() == (out / "AT/de/pact-implementation-AT-de-letter.docx").read_bytes()
