@@ -463,3 +463,14 @@ def test_attach_pdf_and_docx(work: tuple[Path, Path]) -> None:
     assert docx.get_content_type() == ("application/"
                                        "vnd.openxmlformats-officedocument.wordprocessingml.document")
     assert docx.get_content() == (out / "AT/de/pact-implementation-AT-de-letter.docx").read_bytes()
+
+
+def test_rate_spaces_the_messages(work: tuple[Path, Path]) -> None:
+    project, out = work
+    with smtp_server() as (server, port):
+        started = time.monotonic()
+        assert send(project, out, "--to", "BE,BG,CZ", "--smtp", f"127.0.0.1:{port}", "--tls",
+                    "none", "--rate", "300/min") == 0
+        elapsed = time.monotonic() - started
+        assert len(server.received) == 3
+    assert elapsed >= 2 * 60 / 300  # two gaps of 0.2 s between three messages
