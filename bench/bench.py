@@ -12,7 +12,12 @@ Measures:
   review    translator tools from the shell: review documents of one language (3 parts x HTML,
             PDF, DOCX), XLIFF export, and the import of that file (nothing changed)
 
-`--only review` runs the last group alone (seconds, not minutes) and merges it into results.json.
+  send      pactdocs send from the shell: 27 messages with their 3 PDFs each to a local SMTP
+            server (aiosmtpd on 127.0.0.1, started here), to the .eml outbox, and a rerun that
+            finds everything sent
+
+`--only review` or `--only send` runs that group alone (seconds, not minutes) and merges it into
+results.json.
 """
 
 from __future__ import annotations
@@ -143,6 +148,54 @@ def peers(spec: str, repeat: int) -> dict:
     return result
 
 
+def sending(repeat: int, work: Path) -> dict[str, float]:
+    """Return the median seconds of sending the 27 Member States their letters (PDF)."""
+    from aiosmtpd.controller import Controller
+
+    out = work / "send-out"
+    run(["--format", "pdf"], out)
+    received: list[int] = []
+
+    class Count:
+        async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+            received.append(len(envelope.content))
+            return "250 2.0.0 queued"
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Count(), hostname="127.0.0.1", port=port, data_size_limit=0)
+    controller.start()
+
+    def shell(*args: str, fresh: bool = True) -> float:
+        if fresh:
+            for leftover in (out / ".pactdocs-send.sqlite", work / "register.sqlite"):
+                leftover.unlink(missing_ok=True)
+            shutil.rmtree(out / "outbox", ignore_errors=True)
+        started = time.perf_counter()
+        proc = subprocess.run([*PACTDOCS, "--project", str(ROOT), "send", LETTER, "--out", str(out),
+                               "--allow-draft", "--register", str(work / "register.sqlite"), *args],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"pactdocs send failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return time.perf_counter() - started
+
+    try:
+        smtp = ("--smtp", f"127.0.0.1:{port}", "--tls", "none")
+        smtp_s, _ = median_of(repeat, lambda: shell(*smtp))
+        if len(received) != 27 * repeat:
+            sys.exit(f"the server received {len(received)} messages, not {27 * repeat}")
+        rerun_s, _ = median_of(repeat, lambda: shell(*smtp, fresh=False))
+        outbox_s, _ = median_of(repeat, lambda: shell())
+    finally:
+        controller.stop()
+    return {"smtp_27_messages_s": smtp_s, "rerun_nothing_to_send_s": rerun_s,
+            "outbox_27_messages_s": outbox_s,
+            "mean_message_kb": sum(received) / len(received) / 1024}
+
+
 def installed_versions() -> dict:
     """Return the versions measured: every installed distribution and the lock file's hash."""
     import hashlib
@@ -158,7 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
-    parser.add_argument("--only", choices=["review", "peers"],
+    parser.add_argument("--only", choices=["review", "peers", "send"],
                         help="run one group and merge it into the results")
     parser.add_argument("--peer-languages", default="de,fr",
                         help="languages of the side-by-side run with docxtpl + LibreOffice ('all': 24)")
@@ -168,13 +221,15 @@ def main() -> None:
         path = ROOT / "bench" / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
         results["versions"] = installed_versions()
-        group = "translator_tools" if args.only == "review" else "peers"
+        key = {"review": "translator_tools", "peers": "peers", "send": "send"}[args.only]
         try:
-            results[group] = (translator_tools(args.repeat, work) if args.only == "review"
-                              else peers(args.peer_languages, args.repeat))
+            if args.only == "peers":
+                results[key] = peers(args.peer_languages, args.repeat)
+            else:
+                results[key] = (translator_tools if args.only == "review" else sending)(args.repeat, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps(results[group], indent=2))
+        print(json.dumps(results[key], indent=2))
         path.write_text(json.dumps(results, indent=2) + "\n")
         return
     results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
@@ -235,6 +290,10 @@ def main() -> None:
         print("translator tools from the shell (review, XLIFF export, import) ...", flush=True)
         results["translator_tools"] = translator_tools(args.repeat, work)
         print("  " + ", ".join(f"{k} {v:.2f}" for k, v in results["translator_tools"].items()))
+
+        print("send 27 messages with their PDFs (local SMTP server, outbox) ...", flush=True)
+        results["send"] = sending(args.repeat, work)
+        print("  " + ", ".join(f"{k} {v:.2f}" for k, v in results["send"].items()))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -25,6 +25,9 @@ _API = {
     "write_reviews": "pactdocs.translation.review",
     "export_xliff": "pactdocs.translation.xliff",
     "import_xliff": "pactdocs.translation.xliff",
+    "send": "pactdocs.dispatch.send",
+    "SendOptions": "pactdocs.dispatch.send",
+    "Register": "pactdocs.register.store",
     "PactdocsError": "pactdocs.errors",
 }
 __all__ = ["__version__", *_API]

@@ -40,6 +40,20 @@ def check_project(project: Project) -> list[PactdocsError]:
         except PactdocsError as exc:
             problems.append(exc)
     try:
+        from .dispatch.headers import parse_mailbox
+        from .register.settings import load_settings
+
+        settings = load_settings(project.root)  # pactdocs.yaml: sender, SMTP, numbering
+        for value, what in ((settings.sender, "send.from"), (settings.reply_to, "send.reply_to")):
+            if value:
+                try:
+                    parse_mailbox(value, f"{what} in pactdocs.yaml")
+                except PactdocsError as exc:
+                    exc.location = settings.location
+                    problems.append(exc)
+    except PactdocsError as exc:
+        problems.append(exc)
+    try:
         problems.extend(check_catalogs(project, list(OFFICIAL)))
     except PactdocsError as exc:
         problems.append(exc)

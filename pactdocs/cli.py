@@ -263,6 +263,102 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all_ok else EXIT_FAILED
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    from .dispatch.send import SendOptions, SendRefused, parse_rate, send
+
+    attach = tuple(f.strip() for f in args.attach.split(",") if f.strip())
+    options = SendOptions(
+        letter=args.letter, to=args.to, attach=attach, out=Path(args.out) if args.out else None,
+        smtp=args.smtp, tls=args.tls, credentials=args.credentials, rate=parse_rate(args.rate),
+        allow_draft=args.allow_draft, dry_run=args.dry_run,
+        resend_uncertain=args.resend_uncertain, new_version=args.new_version,
+        register=Path(args.register) if args.register else None,
+        retry_wait=args.retry_wait)
+    try:
+        report = send(_project(args), options, log=print)
+    except SendRefused as exc:
+        for problem in exc.problems:
+            print(f"refused: {problem.one_line()}", file=sys.stderr)
+        print(f"pactdocs: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.dry_run:
+        print(f"would send {sum(p.status == 'to send' for p in report.planned)} message(s) "
+              f"({report.mode}); nothing sent:")
+        for p in report.planned:
+            o = p.outgoing
+            files = ", ".join(f"{f.filename} ({f.size:,} bytes)" for f in o.files)
+            print(f"{o.recipient} {o.language} [{p.status}] {len(p.data):,} bytes "
+                  f"to {', '.join(m.address for m in o.to)}; cc {len(o.cc)}: {files}")
+        return EXIT_OK
+    counts: dict[str, int] = {}
+    for p in report.planned:
+        counts[p.status] = counts.get(p.status, 0) + 1
+    before = counts.get("already sent", 0) + counts.get("failed earlier", 0)
+    if before:
+        print(f"{before} message(s) were handed over by an earlier run: not sent again")
+    for code in report.uncertain:
+        print(f"uncertain: {code}: an earlier run stopped while the server was taking this message; "
+              "not sent again (--resend-uncertain sends it with the same Message-ID)",
+              file=sys.stderr)
+    for address, reply in report.refused.items():
+        print(f"refused: {address}: {reply}", file=sys.stderr)
+    for address, reply in report.deferred.items():
+        print(f"deferred: {address}: {reply} (run again later)", file=sys.stderr)
+    where = (f" → {report.outbox[0].parent}" if report.outbox else "")
+    print(f"{len(report.sent)} message(s) {'written to the outbox' if report.mode == 'outbox' else 'sent'}"
+          f", {len(report.refused)} address(es) refused, {len(report.deferred)} deferred in "
+          f"{report.seconds:.1f} s{where}")
+    return report.exit_code
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from .register.bounce import record_bounce
+    from .register.settings import load_settings
+    from .register.store import COLUMNS, Register
+
+    project = _project(args)
+    settings = load_settings(project.root)
+    path = Path(args.register) if args.register else project.root / settings.register_path
+    if args.action != "bounce" and not path.exists():
+        raise UsageError(f"no register at {path}", hint="pactdocs send creates it")
+    with Register(path, settings.number) as register:
+        if args.action == "list":
+            rows = register.items(args.letter)
+            for row in rows:
+                print(f"{row['number']}  {row['registered'][:10]}  {row['recipient']:<3} "
+                      f"{row['language']}  {row['state']:<10}  {row['message_id']}")
+            print(f"{len(rows)} item(s)")
+        elif args.action == "show":
+            if not args.item:
+                raise UsageError("name the item", hint="pactdocs register show HOME/2024/000001")
+            item = register.show(args.item)
+            for key in ("number", "registered", "letter", "reference", "sender", "recipient",
+                        "language", "subject", "message_id", "state"):
+                print(f"{key + ':':<12}{item[key]}")
+            for a in item["addressees"]:
+                print(f"{a['role'] + ':':<12}{a['name']} <{a['address']}>")
+            for f in item["attachments"]:
+                print(f"{'file:':<12}{f['filename']} {f['bytes']} bytes sha256:{f['sha256']}")
+            for e in item["events"]:
+                print(f"{'event:':<12}{e['at']} {e['state']} {e['address']} {e['detail']}".rstrip())
+        elif args.action == "export":
+            if not args.csv:
+                raise UsageError("say the format", hint="pactdocs register export --csv")
+            text = register.export_csv(args.letter)
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8", newline="")
+                print(f"{len(text.splitlines()) - 1} item(s) → {args.output} ({', '.join(COLUMNS)})")
+            else:
+                sys.stdout.write(text)
+        else:
+            if not args.item:
+                raise UsageError("name the bounce file", hint="pactdocs register bounce FILE.eml")
+            bounce = record_bounce(register, Path(args.item))
+            for address, reason in bounce.failures:
+                print(f"{bounce.number}: bounced: {address}: {reason}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pactdocs", description="One official letter, many recipients, 24 languages, PDF and DOCX.")
@@ -326,6 +422,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust", action="append", metavar="CERT",
                    help="a trusted root certificate (repeatable)")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("send", help="e-mail each recipient its letter once (an outbox of .eml "
+                       "files unless --smtp is given)")
+    p.add_argument("letter")
+    p.add_argument("--to", help="a group name or comma-separated recipient codes")
+    p.add_argument("--attach", default="pdf", help="formats to attach: pdf, docx or pdf,docx")
+    p.add_argument("--out", help="the folder pactdocs merge wrote (default: output/LETTER)")
+    p.add_argument("--smtp", metavar="HOST:PORT", help="send over SMTP (default: write an outbox)")
+    p.add_argument("--tls", choices=["starttls", "none"],
+                   help="starttls (default) or none (only for a server on 127.0.0.1)")
+    p.add_argument("--credentials", metavar="FILE",
+                   help="user and password file outside the project (or set "
+                        "PACTDOCS_SMTP_USER and PACTDOCS_SMTP_PASSWORD)")
+    p.add_argument("--rate", metavar="N/min", help="at most N messages a minute")
+    p.add_argument("--retry-wait", type=float, default=5.0, metavar="SECONDS",
+                   help="first wait after a 4xx reply; doubles each try (default 5)")
+    p.add_argument("--allow-draft", action="store_true", help="send draft documents too")
+    p.add_argument("--resend-uncertain", action="store_true",
+                   help="send again messages a killed run may have handed over")
+    p.add_argument("--new-version", action="store_true",
+                   help="send recipients who were sent this letter before its new files")
+    p.add_argument("--register", help="the register file (default: from pactdocs.yaml)")
+    p.add_argument("--dry-run", action="store_true", help="say who would get what; send nothing")
+    p.set_defaults(func=cmd_send)
+
+    p = sub.add_parser("register", help="the register of outgoing correspondence")
+    p.add_argument("action", choices=["list", "show", "export", "bounce"])
+    p.add_argument("item", nargs="?", help="show: a registration number; bounce: a DSN .eml file")
+    p.add_argument("--csv", action="store_true", help="export: as CSV")
+    p.add_argument("--output", help="export: write to this file (default: standard output)")
+    p.add_argument("--letter", help="list/export: only this letter")
+    p.add_argument("--register", help="the register file (default: from pactdocs.yaml)")
+    p.set_defaults(func=cmd_register)
 
     p = sub.add_parser("list", help="list letters, recipients, groups or languages")
     p.add_argument("what", choices=["letters", "recipients", "groups", "languages"])

@@ -346,6 +346,16 @@ class Composer:
         """Return ISO date ``value`` as the long date of ``language``."""
         self._language = language
         return self.formatter.date(value)
+    def use_language(self, language: str) -> None:
+        """Answer frame_text() and translate() in ``language`` outside compose() (e-mail texts)."""
+        if language not in self.languages:
+            raise RenderError(f"unknown language '{language}'")
+        self._language, self._segments, self.final = language, [], False
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Return the messages translated since compose() or use_language(), with their status."""
+        return tuple(self._segments)
 
     # --- documents -------------------------------------------------------------------------------
 

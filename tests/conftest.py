@@ -17,6 +17,7 @@ def project(tmp_path: Path) -> Path:
     target.mkdir()
     shutil.copytree(ROOT / "letter_templates", target / "letter_templates")
     shutil.copytree(ROOT / "recipients", target / "recipients")
+    shutil.copy(ROOT / "pactdocs.yaml", target / "pactdocs.yaml")
     return target
 
 

@@ -171,7 +171,7 @@ def test_sign_b_t_with_pem_key_then_verify(rendered: tuple[Path, Path], pki: dic
             assert meta["pdfaid:part"] == "2" and meta["pdfuaid:part"] == "1"
             # The signature widget is printable, described, and tagged as a Form element.
             widget = pdf.pages[0].Annots[-1]
-            assert widget.FT == "/Sig" and int(widget.F) & 4 and str(widget.TU) in text
+            assert widget.FT == "/Sig" and int(widget.F) & 4 and normalise(str(widget.TU)) in text
             forms = [e for e in struct_elements(pdf) if e.S == "/Form"]
             assert len(forms) == 1 and forms[0].K.Obj.objgen == widget.objgen
             assert int(widget.StructParent) in [int(n) for n in pdf.Root.StructTreeRoot

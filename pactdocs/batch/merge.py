@@ -334,7 +334,7 @@ def merge(project: Project, options: Options,
                  jobs=options.jobs or os.cpu_count() or 1, timeout=options.timeout)
     finally:
         store.close()
-    manifest = _manifest(letter, jobs, results)
+    manifest = _manifest(letter, jobs, results, draft=not options.final)
     _keep_signatures(out, manifest)
     write_atomic(out / "manifest.json",
                  (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
@@ -359,7 +359,10 @@ def _sweep_temporary(out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result]) -> dict[str, Any]:
+def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result],
+              draft: bool) -> dict[str, Any]:
+    # ``draft``: rendered without --final, so it may hold fuzzy or untranslated text; the
+    # inputs hash holds the mode, so an unchanged file was rendered in the same mode.
     documents = []
     for job in jobs:
         result = results.get(job.path) or Result(job.path, None, 0, "failed", "not rendered")
@@ -367,7 +370,7 @@ def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result]) -> di
             "recipient": job.recipient, "language": job.language, "part": job.part,
             "format": job.format, "path": job.path, "sha256": result.sha256,
             "status": result.status, "error": result.error, "bytes": result.size,
-            "inputs": job.inputs,
+            "inputs": job.inputs, "draft": draft,
         })
     return {"letter": letter.name, "pactdocs": __version__, "documents": documents}
 

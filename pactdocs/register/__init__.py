@@ -1,0 +1,1 @@
+"""The register of outgoing correspondence: SQLite, append-only, one item per message sent."""
