@@ -24,6 +24,7 @@ from babel.messages.pofile import write_po
 
 from ..errors import CatalogError, CatalogWarning, Location, relpath
 from . import Status
+from ..sources.files import MAX_CATALOG_BYTES, read_inside
 from .pofile import PLURAL_PROBE, PluralRule, PoFile, parse_plural_forms, parse_po, read_po
 
 MARKUP = re.compile(r"<[^<>]+>")
@@ -106,7 +107,7 @@ def scan_po(path: Path, text: str) -> list[CatalogError]:
 
 def read_catalog_file(path: Path) -> BabelCatalog:
     """Return Babel's view of a .po file, after our own syntax scan found nothing."""
-    data = path.read_bytes()
+    data = read_inside(path, path.parent, MAX_CATALOG_BYTES, CatalogError)
     problems = parse_po(path, data).problems
     if problems:
         raise problems[0]
@@ -421,6 +422,9 @@ def write_catalog(catalog: BabelCatalog, path: Path, *, template: bool = False) 
     write_po(buffer, catalog, width=100, omit_header=False, sort_output=False,
              ignore_obsolete=True, include_previous=False, include_lineno=True)
     data = buffer.getvalue()
+    if path.is_symlink():
+        raise CatalogError(f"refusing to write {relpath(path)}: it is a symbolic link",
+                           Location(relpath(path)), "replace the link by the file itself")
     if path.exists() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

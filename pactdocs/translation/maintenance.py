@@ -11,7 +11,8 @@ from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.extract import extract
 
 from ..compose import Project
-from ..errors import PactdocsError
+from ..errors import PactdocsError, TemplateError
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from ..locale.catalogs import (
     _FIXED_DATE,
     catalog_problems,
@@ -54,7 +55,8 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
             catalog.add(msgid, context=context, locations=[(f"{owner}/{name}", 0)])
     if owner != FRAME_DIR:
         for template in sorted(root.glob("*.j2")):
-            with open(template, "rb") as handle:
+            data = read_inside(template, root, MAX_TEMPLATE_BYTES, TemplateError)
+            with io.BytesIO(data) as handle:
                 for lineno, message, comments, msgctxt in extract(
                         "jinja2.ext:babel_extract", handle, options=JINJA_OPTIONS):
                     catalog.add(message, context=msgctxt, auto_comments=comments,

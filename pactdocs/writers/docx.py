@@ -9,6 +9,7 @@ import zipfile
 from typing import Any
 
 from ..errors import RenderError
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
 from .html import STYLE_DIR
 
@@ -27,7 +28,8 @@ class DocxWriter:
         from docx import Document as open_docx
 
         if self._reference is None:
-            self._reference = (STYLE_DIR / "reference.docx").read_bytes()
+            self._reference = read_inside(STYLE_DIR / "reference.docx", STYLE_DIR,
+                                          MAX_TEMPLATE_BYTES)
             probe = open_docx(io.BytesIO(self._reference))
             self._style_ids = {s.name: s.style_id for s in probe.styles}
         try:
