@@ -27,7 +27,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from .errors import Location, PactdocsError, RenderError, TemplateError, relpath
-from .sources.files import MAX_TEMPLATE_BYTES, read_inside
 from .locale.catalogs import Catalog, load_catalog, read_template
 from .locale.formatting import Formatter
 from .model import (
@@ -44,6 +43,7 @@ from .model import (
     Table,
     worst,
 )
+from .sources.files import MAX_TEMPLATE_BYTES, read_inside
 from .sources.languages import Language, load_languages
 from .sources.letters import FRAME_DIR, Letter, Part, load_letter
 from .sources.yamlload import load_yaml

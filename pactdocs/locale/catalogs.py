@@ -23,8 +23,8 @@ from babel.messages.pofile import read_po as babel_read_po
 from babel.messages.pofile import write_po
 
 from ..errors import CatalogError, CatalogWarning, Location, relpath
-from . import Status
 from ..sources.files import MAX_CATALOG_BYTES, read_inside
+from . import Status
 from .pofile import PLURAL_PROBE, PluralRule, PoFile, parse_plural_forms, parse_po, read_po
 
 MARKUP = re.compile(r"<[^<>]+>")

@@ -12,7 +12,6 @@ from babel.messages.extract import extract
 
 from ..compose import Project
 from ..errors import PactdocsError, TemplateError
-from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from ..locale.catalogs import (
     _FIXED_DATE,
     catalog_problems,
@@ -25,6 +24,7 @@ from ..locale.catalogs import (
     status_counts,
     write_catalog,
 )
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from ..sources.letters import FRAME_DIR, list_letters
 from ..sources.yamlload import load_yaml
 

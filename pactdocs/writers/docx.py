@@ -9,8 +9,8 @@ import zipfile
 from typing import Any
 
 from ..errors import RenderError
-from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from .html import STYLE_DIR
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
