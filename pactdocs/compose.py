@@ -119,6 +119,23 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator_, left, right)
 
 
+def _at_render_time(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` as a filter Jinja cannot fold into the compiled template."""
+    kind = getattr(getattr(func, "jinja_pass_arg", None), "name", None)
+    if kind == "context":
+        return func
+
+    @pass_context
+    def filter_(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        if kind == "eval_context":
+            return func(ctx.eval_ctx, *args, **kwargs)
+        if kind == "environment":
+            return func(ctx.environment, *args, **kwargs)
+        return func(*args, **kwargs)
+
+    return filter_
+
+
 def mailto(address: str) -> str:
     """Return the ``mailto:`` URL of one plain e-mail address, built from its checked parts.
 
@@ -302,6 +319,9 @@ class Composer:
             return composer.formatter.list([str(i) for i in items])
 
         env.filters.update(date=date, country=country, list=list_, mailto=mailto)
+        # Jinja runs a filter with constant arguments while compiling, in the parent process
+        # and outside every limit (`"x"|center(3000000000)`): no filter is run before rendering.
+        env.filters.update({name: _at_render_time(f) for name, f in env.filters.items()})
         return env
 
     def check_templates(self) -> list[PactdocsError]:

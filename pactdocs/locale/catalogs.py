@@ -28,6 +28,8 @@ from . import Status
 from .pofile import PLURAL_PROBE, PluralRule, PoFile, parse_plural_forms, parse_po, read_po
 
 MARKUP = re.compile(r"<[^<>]+>")
+# The private-use area: compose marks message segments with U+E000/U+E001.
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,12 @@ def check_entry(entry: Entry, rule: PluralRule, path: Path) -> list[CatalogError
             continue
         where = Location(shown, entry.string_line(index))
         label = f"msgstr[{index}]" if entry.plural is not None else "msgstr"
+        reserved = _PRIVATE.search(string)
+        if reserved:
+            problems.append(CatalogError(
+                f"the translation of '{entry.msgid[:40]}' holds the private-use character "
+                f"U+{ord(reserved.group()):04X}", where,
+                "remove it: pactdocs reserves these characters for itself"))
         got = format_spec(string)
         if got.error:
             if source.error is None:
