@@ -58,7 +58,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()) if args.parts else (),
         out=Path(args.out) if args.out else None, jobs=args.jobs or 0, final=args.final,
         force=args.force, dry_run=args.dry_run, timeout=args.timeout, wait=args.wait,
-        memory=args.memory)
+        memory=args.memory, verify=args.verify)
     quiet = args.quiet or not sys.stderr.isatty()
     with Progress(enabled=not quiet) as progress:
         summary = merge(_project(args), options, progress=progress.update)
@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{DEFAULT_MEMORY_MB})")
     p.add_argument("--wait", action="store_true",
                    help="when another run is writing into the output folder, wait for it")
+    p.add_argument("--verify", action="store_true",
+                   help="hash every output file, even those whose size, times and inode did not "
+                        "change since pactdocs wrote them")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("review", help="bilingual review documents of a letter for translators")

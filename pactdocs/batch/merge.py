@@ -71,6 +71,7 @@ class Result:
     size: int
     status: str  # written, unchanged, failed
     error: str | None = None
+    signature: str | None = None  # the file's stat signature once on disk
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Options:
     timeout: float = 120.0
     wait: bool = False  # wait for another run holding the output folder instead of refusing
     memory: int = DEFAULT_MEMORY_MB  # address space of one worker, in MB
+    verify: bool = False  # hash every file, even one whose stat signature did not change
 
 
 @dataclass
@@ -212,14 +214,21 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
 _WORKER: dict[str, Any] = {}
 
 
-def worker_init(root: str, letter: str, out: str, final: bool) -> None:
-    """Load everything a worker needs once: registry, templates, catalogs, writers."""
+def worker_init(root: str, letter: str, out: str, final: bool,
+                formats: tuple[str, ...] = ()) -> None:
+    """Load everything a worker needs once: registry, templates, catalogs, writers.
+
+    The writers of ``formats`` are loaded here, before the worker reports ready, so that the
+    time limit of its first document does not include importing them.
+    """
     project = Project(Path(root))
     definition = project.letter(letter)
     registry = project.registry()
     _WORKER.update(project=project, letter=definition,
                    composer=Composer(project, definition, registry),
                    out=Path(out), folder=OutputFolder(Path(out)), final=final, writers={})
+    for fmt in formats:
+        _writer(fmt)
 
 
 def _writer(fmt: str) -> Any:
@@ -256,7 +265,8 @@ def run_unit(unit: Unit) -> list[Result]:
                 status = "unchanged"
             else:
                 folder.write(job.path, data)
-            results.append(Result(job.path, sha, len(data), status))
+            results.append(Result(job.path, sha, len(data), status,
+                                  signature=folder.signature(job.path)))
         return results
     except PactdocsError as exc:
         return [Result(j.path, None, 0, "failed", exc.one_line()) for j in unit.jobs]
@@ -397,14 +407,29 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
          progress: Callable[[int, int], None] | None, run_pool: Any,
          notices: list[str]) -> Summary:
     known = {} if options.force else store.known()
+    signatures = {} if options.verify or options.force else store.signatures()
     results: dict[str, Result] = {}
     todo: list[Unit] = []
+
+    def fresh(job: Job) -> bool:
+        record = known.get(job.path)
+        if record is None or record[0] != job.inputs:
+            return False
+        signature = folder.signature(job.path)
+        if signature is not None and signature == signatures.get(job.path):
+            return True
+        if _fresh(folder, job, record):
+            if signature is not None:
+                store.verified(job.path, signature)
+            return True
+        return False
+
     for unit in units:
         if unit.language in refused:
             for job in unit.jobs:
                 results[job.path] = Result(job.path, None, 0, "failed", refused[unit.language])
             continue
-        stale = [job for job in unit.jobs if not _fresh(folder, job, known.get(job.path))]
+        stale = [job for job in unit.jobs if not fresh(job)]
         for job in unit.jobs:
             if job not in stale:
                 inputs, sha, size = known[job.path]
@@ -421,13 +446,15 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         for result in batch:
             results[result.path] = result
             if result.status != "failed" and result.sha256:
-                store.record(result.path, inputs_of[result.path], result.sha256, result.size)
+                store.record(result.path, inputs_of[result.path], result.sha256, result.size,
+                             result.signature)
         done += len(batch)
         if progress:
             progress(done, total)
 
     def start_worker() -> None:
-        worker_init(root=str(project.root), letter=letter.name, out=str(out), final=options.final)
+        worker_init(root=str(project.root), letter=letter.name, out=str(out), final=options.final,
+                    formats=options.formats)
         _WORKER["memory"] = options.memory
 
     def unit_failed(unit: Unit, reason: str) -> list[Result]:
@@ -455,6 +482,8 @@ def _fresh(folder: OutputFolder, job: Job, known: tuple[str, str, int] | None) -
     """Return whether the file of ``job`` is on disk as recorded: same inputs, same sha256.
 
     The file is hashed, not only measured: an edit that keeps the size is found and undone.
+    (A merge hashes only files whose stat signature changed since pactdocs wrote or last
+    hashed them: any write changes the ctime, which cannot be set back.)
     """
     if known is None or known[0] != job.inputs:
         return False

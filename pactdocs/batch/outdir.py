@@ -45,12 +45,14 @@ def is_pactdocs_manifest(path: Path) -> bool:
     return isinstance(data, dict) and "letter" in data and "documents" in data
 
 
-def check_output_folder(out: Path, inputs: list[Path]) -> Path:
+def check_output_folder(out: Path, inputs: list[Path], *, foreign_ok: bool = False) -> Path:
     """Return ``out`` resolved, or raise UsageError when pactdocs must not write there.
 
     Refused: ``/``, any of the ``inputs`` folders or a folder inside one, any folder above them
     (the project itself and its parents), and a folder that is not empty and holds no trace of
-    an earlier pactdocs run (state DB, lock file or manifest).
+    an earlier pactdocs run (state DB, lock file or manifest). With ``foreign_ok`` (review
+    documents and XLIFF files, a few files written by name and never swept) only the root and
+    the input folders are refused.
     """
     target = out.resolve()
     shown = str(out)
@@ -63,10 +65,10 @@ def check_output_folder(out: Path, inputs: list[Path]) -> Path:
             raise UsageError(f"refusing to write into {shown}: it is inside the input folder "
                              f"{folder}", hint="give a folder outside letter_templates/ and "
                              "recipients/ with --out")
-        if target in real.parents:
+        if target in real.parents and not foreign_ok:
             raise UsageError(f"refusing to write into {shown}: it holds the input folder "
                              f"{folder}", hint="give a folder of its own, e.g. output/LETTER")
-    if target.is_dir():
+    if target.is_dir() and not foreign_ok:
         try:
             entries = os.listdir(target)
         except OSError as exc:
@@ -77,7 +79,7 @@ def check_output_folder(out: Path, inputs: list[Path]) -> Path:
             raise UsageError(f"refusing to write into {shown}: the folder is not empty and no "
                              "pactdocs run wrote it", hint="give an empty or new folder with "
                              "--out (pactdocs replaces files it finds there)")
-    elif os.path.lexists(target):
+    elif os.path.lexists(target) and not target.is_dir():
         raise UsageError(f"the output folder {shown} is not a folder")
     return target
 
@@ -93,6 +95,7 @@ class OutputFolder:
         except OSError as exc:
             raise OutputError(f"cannot open the output folder {root}: {exc.strerror}") from None
         self._lock: int | None = None
+        self._readers: dict[tuple[str, ...], int] = {}
 
     @classmethod
     def reader(cls, root: Path) -> OutputFolder | None:
@@ -102,6 +105,7 @@ class OutputFolder:
         return cls(root)
 
     def close(self) -> None:
+        self.forget_readers()
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
@@ -207,13 +211,73 @@ class OutputFolder:
         return handle
 
     def digest(self, relative: str) -> tuple[int, str] | None:
-        """Return (size, sha256) of the regular file ``relative``, or None."""
-        handle = self.open(relative)
-        if handle is None:
+        """Return (size, sha256) of the regular file ``relative``, or None.
+
+        Directory handles are kept between calls (a run checks thousands of files in a few
+        folders), so a check costs one open, one stat and one read.
+        """
+        try:
+            folders, name = self._split(relative)
+        except OutputError:
             return None
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            return size, hashlib.file_digest(handle, "sha256").hexdigest()
+        directory = self._reader(folders, relative)
+        if directory is None:
+            return None
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not _is_regular(info.st_mode):
+                return None
+            data = os.read(fd, info.st_size + 1)
+            while len(data) <= info.st_size:
+                more = os.read(fd, info.st_size + 1 - len(data))
+                if not more:
+                    break
+                data += more
+        finally:
+            os.close(fd)
+        return len(data), hashlib.sha256(data).hexdigest()
+
+    def _reader(self, folders: list[str], relative: str) -> int | None:
+        key = tuple(folders)
+        directory = self._readers.get(key)
+        if directory is None:
+            try:
+                directory = self._directory(folders, False, relative)
+            except (OSError, OutputError):
+                return None
+            self._readers[key] = directory
+        return directory
+
+    def signature(self, relative: str) -> str | None:
+        """Return inode, size, mtime and ctime of the regular file ``relative``, or None.
+
+        Any write through the file system changes the ctime (``utime`` cannot set it back), so
+        an unchanged signature means an unchanged file; a changed one means: hash it.
+        """
+        try:
+            folders, name = self._split(relative)
+        except OutputError:
+            return None
+        directory = self._reader(folders, relative)
+        if directory is None:
+            return None
+        try:
+            info = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            return None
+        if not _is_regular(info.st_mode):
+            return None
+        return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+    def forget_readers(self) -> None:
+        """Close the directory handles :meth:`digest` keeps (after writes may have moved things)."""
+        for fd in self._readers.values():
+            os.close(fd)
+        self._readers.clear()
 
     def read(self, relative: str) -> bytes | None:
         handle = self.open(relative)

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY,
     inputs TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL
+    size INTEGER NOT NULL,
+    signature TEXT
 );
 """
 
@@ -59,6 +60,9 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            if "signature" not in columns:  # a state DB from before file signatures
+                db.execute("ALTER TABLE documents ADD COLUMN signature TEXT")
             check = db.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else '?'}")
@@ -106,12 +110,27 @@ class Store:
         rows = self.db.execute("SELECT path, inputs, sha256, size FROM documents")
         return {path: (inputs, sha, size) for path, inputs, sha, size in rows}
 
-    def record(self, path: str, inputs: str, sha256: str, size: int) -> None:
+    def signatures(self) -> dict[str, str]:
+        """Return path → the file's stat signature when it was last written or verified."""
+        rows = self.db.execute("SELECT path, signature FROM documents WHERE signature IS NOT NULL")
+        return dict(rows)
+
+    def record(self, path: str, inputs: str, sha256: str, size: int,
+               signature: str | None = None) -> None:
         if self._pending == 0:
             self.db.execute("BEGIN")
         self.db.execute(
-            "INSERT OR REPLACE INTO documents (path, inputs, sha256, size) VALUES (?, ?, ?, ?)",
-            (path, inputs, sha256, size))
+            "INSERT OR REPLACE INTO documents (path, inputs, sha256, size, signature) "
+            "VALUES (?, ?, ?, ?, ?)", (path, inputs, sha256, size, signature))
+        self._pending += 1
+        if self._pending >= 50:
+            self.flush()
+
+    def verified(self, path: str, signature: str) -> None:
+        """Record that the file at ``path`` was hashed and matched, with its current signature."""
+        if self._pending == 0:
+            self.db.execute("BEGIN")
+        self.db.execute("UPDATE documents SET signature = ? WHERE path = ?", (signature, path))
         self._pending += 1
         if self._pending >= 50:
             self.flush()
