@@ -95,7 +95,7 @@ def merge(project: Path, out: Path, *extra: str) -> int:
 
 # --- leaks and writes outside ------------------------------------------------------------------
 
-@pytest.mark.parametrize("what", ["included template", "catalog", "registry"])
+@pytest.mark.parametrize("what", ["included template", "catalog", "catalog folder", "registry"])
 def test_links_out_of_the_project_are_never_read(project: Path, tmp_path: Path,
                                                  capfd: pytest.CaptureFixture[str],
                                                  what: str) -> None:
@@ -108,6 +108,12 @@ def test_links_out_of_the_project_are_never_read(project: Path, tmp_path: Path,
     elif what == "catalog":
         (letter / "locale" / "de.po").unlink()
         (letter / "locale" / "de.po").symlink_to(secret)
+        expected_code, shown = 2, "de.po"
+    elif what == "catalog folder":
+        moved = tmp_path / "outside" / "locale"
+        (letter / "locale").rename(moved)
+        (moved / "de.po").write_text(secret.read_text("utf-8"), encoding="utf-8")
+        (letter / "locale").symlink_to(moved, target_is_directory=True)
         expected_code, shown = 2, "de.po"
     else:
         (project / "recipients" / "signatories.yaml").unlink()

@@ -227,8 +227,18 @@ def worker_init(root: str, letter: str, out: str, final: bool,
     _WORKER.update(project=project, letter=definition,
                    composer=Composer(project, definition, registry),
                    out=Path(out), folder=OutputFolder(Path(out)), final=final, writers={})
+    # The first document a writer renders also loads fonts and styles (half a second for PDF):
+    # done here on a one-line page, so no document's time limit pays for it.
+    from ..model import Document, Paragraph, Run
+
+    warm_up = Document(kind="annex", language="en", title="-", author="-", subject="-",
+                       created=pinned_timestamp(definition), letterhead=("-",),
+                       body=(Paragraph((Run("-"),)),), heading="-", subheading="-")
     for fmt in formats:
-        _writer(fmt)
+        try:
+            _writer(fmt).write(warm_up)
+        except Exception:  # noqa: BLE001 - a writer that fails shows it on a real document
+            pass
 
 
 def _writer(fmt: str) -> Any:

@@ -23,10 +23,29 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
 
+# The project's input folders: a file below one of them must stay below it.
+INPUT_FOLDERS = ("letter_templates", "recipients")
+
+
+def _area(folder: Path) -> Path:
+    """Return the input folder ``folder`` belongs to (``letter_templates/``), or ``folder``."""
+    absolute = Path(os.path.abspath(folder))
+    for candidate in (absolute, *absolute.parents):
+        if candidate.name in INPUT_FOLDERS:
+            return candidate
+    return absolute
+
+
 def inside(path: Path, folder: Path) -> bool:
-    """Return whether ``path``, all links followed, lies in ``folder`` (links followed too)."""
+    """Return whether ``path``, all links followed, lies in ``folder`` (links followed too).
+
+    Below an input folder the real path must also stay in that input folder, so that a letter
+    folder or a ``locale/`` folder that is itself a link out does not carry its files along.
+    """
     try:
-        path.resolve(strict=True).relative_to(folder.resolve(strict=True))
+        real = path.resolve(strict=True)
+        real.relative_to(folder.resolve(strict=True))
+        real.relative_to(_area(folder).resolve(strict=True))
     except (OSError, ValueError, RuntimeError):
         return False
     return True
@@ -37,9 +56,13 @@ def check_inside(path: Path, folder: Path, error_cls: type[PactdocsError] = Pact
     if not os.path.lexists(path):
         return
     if not inside(path, folder):
+        if inside(path, _area(folder)):
+            bound = folder
+        else:
+            bound = _area(folder)
         raise error_cls(
             f"refusing to read {relpath(path)}: it is a link that leads outside "
-            f"{relpath(folder)}", Location(relpath(path)),
+            f"{relpath(bound)}", Location(relpath(path)),
             "pactdocs reads only files inside the project; copy the file in instead of linking it")
 
 
