@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .compose import Project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Kept here so that building the parser imports nothing heavy (merge.DEFAULT_MEMORY_MB is the same).
+DEFAULT_MEMORY_MB = 1536
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -46,15 +48,22 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if not 0 < args.timeout <= 86400:
+        raise UsageError("--timeout must be between 0 and 86400 seconds")
+    if not 256 <= args.memory <= 1024 * 1024:
+        raise UsageError("--memory must be at least 256 (MB)", hint="a worker needs about 300 MB")
     options = Options(
         letter=args.letter, to=args.to, lang=args.lang,
         formats=tuple(f.strip() for f in args.format.split(",") if f.strip()),
         parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()) if args.parts else (),
         out=Path(args.out) if args.out else None, jobs=args.jobs or 0, final=args.final,
-        force=args.force, dry_run=args.dry_run, timeout=args.timeout)
+        force=args.force, dry_run=args.dry_run, timeout=args.timeout, wait=args.wait,
+        memory=args.memory, verify=args.verify)
     quiet = args.quiet or not sys.stderr.isatty()
     with Progress(enabled=not quiet) as progress:
         summary = merge(_project(args), options, progress=progress.update)
+    for notice in summary.notices:
+        print(f"pactdocs: {notice}", file=sys.stderr)
     if args.dry_run:
         return _print_plan(summary)
     failed = [d for d in summary.manifest["documents"] if d["status"] == "failed"]
@@ -384,6 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds one document may take before it is stopped (default 120)")
+    p.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+                   help=f"memory one worker may use before its document fails (default "
+                        f"{DEFAULT_MEMORY_MB})")
+    p.add_argument("--wait", action="store_true",
+                   help="when another run is writing into the output folder, wait for it")
+    p.add_argument("--verify", action="store_true",
+                   help="hash every output file, even those whose size, times and inode did not "
+                        "change since pactdocs wrote them")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("review", help="bilingual review documents of a letter for translators")
@@ -485,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except PactdocsError as exc:
+        for problem in getattr(exc, "problems", ()):
+            print(problem, file=sys.stderr)
         print(f"pactdocs: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

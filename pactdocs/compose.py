@@ -9,16 +9,18 @@ block the status of the messages it holds.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import os
 import re
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, pass_context
+from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, pass_context
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -49,6 +51,7 @@ from .model import (
     Table,
     worst,
 )
+from .sources.files import MAX_TEMPLATE_BYTES, read_inside
 from .sources.languages import DATE_ROLES, EU_TO_ISO, Language, load_languages
 from .sources.letters import FRAME_DIR, Letter, Part, load_letter
 from .sources.markdown import MdBlock, MdCell, MdMessage, parse_markdown, render_inline
@@ -60,6 +63,160 @@ if TYPE_CHECKING:
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 _MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# The private-use area: compose's own markers live there, so no input may hold it.
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
+# Limits on what one document may hold: past them DOCX readers (lxml) refuse the file.
+MAX_PARAGRAPH = 100_000
+MAX_DOCUMENT_TEXT = 2_000_000
+# The longest text or list a template expression may build with `*` (``'x' * 10**9``).
+MAX_REPEAT = 1_000_000
+
+
+class LetterLoader(BaseLoader):
+    """Load templates from one letter's folder only, whatever links they pass through.
+
+    Jinja's own FileSystemLoader refuses ``..`` but follows symbolic links: a template linked to
+    a file elsewhere would put that file into every document. This loader resolves each name
+    and refuses any that lands outside the folder, before reading it.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get_source(self, environment: Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = [p for p in template.split("/") if p and p != "."]
+        if not pieces or any(p == ".." or os.sep in p or p.startswith(".") for p in pieces):
+            raise TemplateNotFound(template)
+        path = self.folder.joinpath(*pieces)
+        try:
+            data = read_inside(path, self.folder, MAX_TEMPLATE_BYTES, TemplateError)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise TemplateNotFound(template) from None
+        try:
+            source = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TemplateError("template is not UTF-8 text", Location(relpath(path)),
+                                "save the file as UTF-8") from None
+        marker = _PRIVATE.search(source)
+        if marker:
+            line = source.count("\n", 0, marker.start()) + 1
+            raise TemplateError(f"template holds the private-use character "
+                                f"U+{ord(marker.group()):04X}", Location(relpath(path), line),
+                                "remove it: pactdocs reserves these characters for itself")
+        mtime = os.stat(path).st_mtime_ns
+        return source, str(path), lambda: os.path.exists(path) and os.stat(path).st_mtime_ns == mtime
+
+
+class LetterSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with ``*`` and ``**`` kept from building texts or numbers that eat memory."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if isinstance(right, int) and abs(right) > 64:
+                raise SecurityError(f"exponent {right} is too large")
+            return operator.pow(left, right)
+        if operator_ == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and \
+                        len(seq) * count > MAX_REPEAT:
+                    raise SecurityError(f"repeating a text or list {count:,} times makes more "
+                                        f"than {MAX_REPEAT:,} items")
+            return operator.mul(left, right)
+        return super().call_binop(context, operator_, left, right)
+
+
+def _at_render_time(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``func`` as a filter Jinja cannot fold into the compiled template."""
+    kind = getattr(getattr(func, "jinja_pass_arg", None), "name", None)
+    if kind == "context":
+        return func
+
+    @pass_context
+    def filter_(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        if kind == "eval_context":
+            return func(ctx.eval_ctx, *args, **kwargs)
+        if kind == "environment":
+            return func(ctx.environment, *args, **kwargs)
+        return func(*args, **kwargs)
+
+    return filter_
+
+
+def mailto(address: str) -> str:
+    """Return the ``mailto:`` URL of one plain e-mail address, built from its checked parts.
+
+    Raise RenderError when ``address`` is not a single plain address (``a@b.example?bcc=…``).
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    text = str(address)
+    try:
+        found = validate_email(text, check_deliverability=False, allow_quoted_local=False,
+                               allow_domain_literal=False, allow_display_name=False)
+    except EmailNotValidError as exc:
+        raise RenderError(f"'{text[:80]}' is not an e-mail address a link can point to ({exc})",
+                          hint="fix the address in the registry") from None
+    local = urllib.parse.quote(found.local_part, safe="!$'*+-._~")
+    return f"mailto:{local}@{found.ascii_domain}"
+
+
+class _Row:
+    """A template's view of one record: a field whose data is missing raises its error."""
+
+    def __init__(self, values: dict[str, Any], missing: dict[str, PactdocsError]) -> None:
+        self._values = values
+        self._missing = missing
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._missing:
+            error = self._missing[name]
+            raise RenderError(f"{error.message} (field '{name}' of this document)",
+                              error.location, error.hint)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _States:
+    """Every Member State, for a table listing them all: incomplete data is an error, not a gap.
+
+    Iterating or counting the list raises the error of the first state that could not be
+    loaded, so a document that lists every Member State fails rather than quietly listing 26.
+    The rows are made when a template first reads the list (``make``), so a document that does
+    not show it neither renders nor records its messages.
+    """
+
+    def __init__(self, make: Callable[[], list[_Row]], broken: dict[str, PactdocsError]) -> None:
+        self._make = make
+        self._made: list[_Row] | None = None
+        self._broken = broken
+
+    @property
+    def _rows(self) -> list[_Row]:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def _check(self) -> None:
+        if self._broken:
+            code, error = next(iter(self._broken.items()))
+            raise RenderError(f"this document lists every Member State, and the entry of "
+                              f"'{code}' has an error: {error.message}", error.location,
+                              error.hint or "fix that entry; the other documents are not affected")
+
+    def __iter__(self) -> Iterator[_Row]:
+        self._check()
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        self._check()
+        return len(self._rows)
 
 
 @dataclass(frozen=True)
@@ -133,8 +290,8 @@ class Composer:
     # --- Jinja ---------------------------------------------------------------------------------
 
     def _environment(self) -> ImmutableSandboxedEnvironment:
-        env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(str(self.letter.root)),
+        env = LetterSandbox(
+            loader=LetterLoader(self.letter.root),
             undefined=StrictUndefined,
             autoescape=True,
             extensions=["jinja2.ext.i18n"],
@@ -183,7 +340,10 @@ class Composer:
         def list_(_ctx: Any, items: Any) -> str:
             return composer.formatter.list([str(i) for i in items])
 
-        env.filters.update(date=date, country=country, list=list_)
+        env.filters.update(date=date, country=country, list=list_, mailto=mailto)
+        # Jinja runs a filter with constant arguments while compiling, in the parent process
+        # and outside every limit (`"x"|center(3000000000)`): no filter is run before rendering.
+        env.filters.update({name: _at_render_time(f) for name, f in env.filters.items()})
         return env
 
     def check_templates(self) -> list[PactdocsError]:
@@ -307,6 +467,15 @@ class Composer:
             raise RenderError(f"the {self._language} text of '{singular[:50]}' has a bad placeholder "
                               f"({exc})", hint="run pactdocs check") from None
         filled_text = self.formatter.typeset(str(filled_text))
+        # Markers may only come from messages this composer rendered itself (a nested message is
+        # Markup it made); the catalog's text and every plain value from data must hold none.
+        data = [v for v in variables.values() if not isinstance(v, Markup)]
+        marker = next((m for m in (_PRIVATE.search(str(s)) for s in (text, source, *data)) if m), None)
+        if marker:
+            raise RenderError(f"the {self._language} text of '{singular[:50]}' holds the "
+                              f"private-use character U+{ord(marker.group()):04X}",
+                              hint="remove it from the catalog or registry it came from: "
+                                   "pactdocs reserves these characters for itself")
         index = len(self._segments)
         self._segments.append(Segment(singular, context, str(filled_source), str(filled_text),
                                       status, self._part, owner))
@@ -314,6 +483,13 @@ class Composer:
 
     def _template_message(self, context: str | None, singular: str, plural: str | None,
                           count: int | None, variables: dict[str, Any]) -> Markup:
+        for value in variables.values():
+            marker = None if isinstance(value, Markup) else _PRIVATE.search(str(value))
+            if marker:
+                raise RenderError(f"a value given to '{singular[:50]}' holds the private-use character "
+                                  f"U+{ord(marker.group()):04X}",
+                                  hint="remove it from the registry it came from: pactdocs reserves "
+                                       "these characters for itself")
         safe = {k: (v if isinstance(v, Markup) else escape(v)) for k, v in variables.items()}
         text, _src, _status, index = self.translate(self.letter.name, context, singular, plural,
                                                     count, safe)
@@ -478,15 +654,22 @@ class Composer:
         return self.frame_text(f"labels.full_name.{person.name_order}", first_name=person.first_name,
                                surname=person.surname).replace(" ", NBSP)
 
-    def _member_states(self) -> list[SimpleNamespace]:
-        states = []
+    def _member_states(self) -> list[_Row]:
+        rows = []
         for code in self.registry.member_states:
             contact = self.registry.contacts.get(code)
-            states.append(SimpleNamespace(
-                code=code, name=self.country(code),
-                contact=self._full_name(contact.person) if contact else "",
-                mailbox=contact.mailbox if contact else ""))
-        return states
+            values: dict[str, Any] = {"code": code, "name": self.country(code)}
+            missing: dict[str, PactdocsError] = {}
+            if contact is not None:
+                values["contact"] = self._full_name(contact.person)
+                values["mailbox"] = contact.mailbox
+            else:
+                error = self.registry.bad_contacts.get(code) or RenderError(
+                    f"no contact point for Member State '{code}'",
+                    Location(relpath(self.registry.root / "contacts.yaml")))
+                missing = {"contact": error, "mailbox": error}
+            rows.append(_Row(values, missing))
+        return rows
 
     def _variables(self, state: MemberState | None) -> dict[str, Any]:
         """Return what templates may read: plain values only, each made when a template reads it.
@@ -500,7 +683,8 @@ class Composer:
             recipient = _Lazy(code=lambda: state.code, name=lambda: self.country(state.code),
                               person=lambda: self._person_name(state.representative),
                               email=lambda: state.email)
-        return {"recipient": recipient, "member_states": _LazyList(self._member_states),
+        return {"recipient": recipient,
+                "member_states": _States(self._member_states, dict(self.registry.broken)),
                 "letter": SimpleNamespace(reference=self.letter.reference, date=self.letter.date),
                 "language": self._language}
 
@@ -618,25 +802,6 @@ class _Lazy:
         return values[name]
 
 
-class _LazyList(Sequence[Any]):
-    """A list made by ``make`` when a template first reads it."""
-
-    def __init__(self, make: Any) -> None:
-        self._make = make
-        self._items: list[Any] | None = None
-
-    def _get(self) -> list[Any]:
-        if self._items is None:
-            self._items = list(self._make())
-        return self._items
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._get()[index]
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-
 # --- body parser -----------------------------------------------------------------------------------
 
 _ALLOWED = {"p", "h2", "h3", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
@@ -697,8 +862,11 @@ class _BodyParser(HTMLParser):
         elif tag == "a":
             href = attributes.get("href") or ""
             if not _SAFE_LINK.match(href):
-                self.fail(f"link to '{href}' is not allowed",
+                self.fail(f"link to '{href[:80]}' is not allowed",
                           "links may point to http(s):// or mailto: addresses only")
+            if href[:7].lower() == "mailto:":
+                # Rebuilt from the checked address: nothing rides along (?bcc=, a second address).
+                href = mailto(urllib.parse.unquote(href[7:]))
             self.href = href
         elif tag == "br":
             self._text("\n")
@@ -755,6 +923,11 @@ class _BodyParser(HTMLParser):
                           "put it inside <p>…</p>")
             return
         text = _MARK.sub(record, data)
+        forged = _PRIVATE.search(text)
+        if forged:
+            self.fail(f"the private-use character U+{ord(forged.group()):04X} in the body",
+                      "remove it from the template, catalog or registry: pactdocs reserves "
+                      "these characters for itself")
         if text:
             self.runs.append(Run(text, self.bold > 0, self.italic > 0, self.href))
 
@@ -804,10 +977,20 @@ def check_text(doc: Document) -> None:
             if text and _CONTROL.search(text):
                 raise RenderError(f"control character in {name}: {text[:40]!r}",
                                   hint="remove it from the registry or catalog it came from")
-    for line in doc.plain_text().splitlines():
+            if text and _PRIVATE.search(text):
+                raise RenderError(f"private-use character in {name}",
+                                  hint="remove it from the registry or catalog it came from")
+    plain = doc.plain_text()
+    if len(plain) > MAX_DOCUMENT_TEXT:
+        raise RenderError(f"the document holds {len(plain):,} characters of text (the limit is "
+                          f"{MAX_DOCUMENT_TEXT:,})", hint="a letter is a few pages long")
+    for line in plain.splitlines():
         if _CONTROL.search(line):
             raise RenderError(f"control character in the body: {line[:40]!r}",
                               hint="remove it from the template or catalog")
+        if len(line) > MAX_PARAGRAPH:
+            raise RenderError(f"a paragraph of {len(line):,} characters (the limit is "
+                              f"{MAX_PARAGRAPH:,})", hint="split it, or check where it comes from")
 
 
 def load_templates_of(project: Project, owner: str) -> list[tuple[str | None, str, str | None, int]]:

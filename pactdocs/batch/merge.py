@@ -14,15 +14,32 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..compose import Composer, Project, load_templates_of
-from ..errors import PactdocsError, UsageError, did_you_mean
-from ..locale.catalogs import load_catalog, unfinished
+from ..compose import Composer, Project, load_templates_of, pinned_timestamp
+from ..errors import CatalogError, PactdocsError, UsageError, did_you_mean
+from ..locale.catalogs import catalog_problems, load_catalog, unfinished
+from ..sources.files import MAX_CATALOG_BYTES, inside, read_inside
 from ..sources.languages import parse_languages
 from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter
 from ..sources.registry import Registry
 from ..writers import WRITERS, get_writer
+from .outdir import (
+    MANIFEST_NAME,
+    TMP_SUFFIX,
+    OutputFolder,
+    check_output_folder,
+    is_pactdocs_manifest,
+    write_atomic,
+)
 
-TMP_SUFFIX = ".pactdocs-tmp"
+__all__ = ["TMP_SUFFIX", "Options", "Summary", "merge", "plan", "write_atomic"]
+
+# The address space one worker may use (a worker rendering PDF and DOCX peaks near 300 MB).
+DEFAULT_MEMORY_MB = 1536
+# The largest file the inputs hash reads (house style, templates).
+_MAX_HASHED = 64 * 1024 * 1024
+# Libraries whose version changes the bytes of what is written.
+_RENDERING_PACKAGES = ("weasyprint", "pydyf", "python-docx", "lxml", "babel", "jinja2",
+                       "markupsafe", "fonttools", "tinycss2", "cssselect2")
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class Result:
     size: int
     status: str  # written, unchanged, failed
     error: str | None = None
+    signature: str | None = None  # the file's stat signature once on disk
 
 
 @dataclass
@@ -69,6 +87,9 @@ class Options:
     force: bool = False
     dry_run: bool = False
     timeout: float = 120.0
+    wait: bool = False  # wait for another run holding the output folder instead of refusing
+    memory: int = DEFAULT_MEMORY_MB  # address space of one worker, in MB
+    verify: bool = False  # hash every file, even one whose stat signature did not change
 
 
 @dataclass
@@ -77,6 +98,7 @@ class Summary:
     manifest: dict[str, Any]
     counts: dict[str, int]
     seconds: float
+    notices: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -93,9 +115,33 @@ def _digest(*chunks: bytes | str) -> str:
 
 
 def _tree_digest(folder: Path, pattern: str = "*") -> str:
+    """Return the digest of the files below ``folder``; a link out is hashed as a link, unread."""
     files = sorted(p for p in folder.rglob(pattern) if p.is_file() and "locale" not in p.parts
                    and not p.name.endswith((".pyc", ".py")))
-    return _digest(*(f"{p.relative_to(folder)}\0".encode() + p.read_bytes() for p in files))
+    chunks = []
+    for p in files:
+        head = f"{p.relative_to(folder)}\0".encode()
+        if p.is_symlink() and not inside(p, folder):
+            chunks.append(head + b"link-out\0" + os.readlink(p).encode())
+        else:
+            chunks.append(head + read_inside(p, folder, _MAX_HASHED))
+    return _digest(*chunks)
+
+
+def _rendering_digest() -> str:
+    """Return the digest of what renders besides the inputs: pactdocs' code, library versions."""
+    from importlib import metadata
+
+    package = Path(__file__).resolve().parents[1]
+    code = [f"{p.relative_to(package)}\0".encode() + p.read_bytes()
+            for p in sorted(package.rglob("*.py"))]
+    versions = []
+    for name in _RENDERING_PACKAGES:
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=-")
+    return _digest(*code, ",".join(versions))
 
 
 def document_path(letter: str, recipient: str, language: str, part: str, fmt: str) -> str:
@@ -117,9 +163,12 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
     recipients = registry.resolve(options.to, letter.recipients)
     if options.lang != "auto":
         languages = parse_languages(options.lang, letter.languages)
+    # Everything that changes the bytes: the inputs, the pinned timestamp (SOURCE_DATE_EPOCH),
+    # draft or final, pactdocs' code and the versions of the libraries that render.
     common = _digest(__version__, _tree_digest(letter.root), _tree_digest(project.frame_dir),
                      _tree_digest(project.templates / STYLE_DIR),
-                     "final" if options.final else "draft")
+                     "final" if options.final else "draft", pinned_timestamp(letter),
+                     _rendering_digest())
     catalog_digest: dict[str, str] = {}
 
     def catalogs_of(language: str) -> str:
@@ -127,7 +176,8 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
             parts = []
             for owner in (FRAME_DIR, letter.name):
                 path = project.catalog_path(owner, language)
-                parts.append(path.read_bytes() if path.exists() else b"")
+                parts.append(read_inside(path, path.parent, MAX_CATALOG_BYTES, CatalogError)
+                             if os.path.lexists(path) else b"")
             catalog_digest[language] = _digest(*parts)
         return catalog_digest[language]
 
@@ -164,14 +214,31 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
 _WORKER: dict[str, Any] = {}
 
 
-def worker_init(root: str, letter: str, out: str, final: bool) -> None:
-    """Load everything a worker needs once: registry, templates, catalogs, writers."""
+def worker_init(root: str, letter: str, out: str, final: bool,
+                formats: tuple[str, ...] = ()) -> None:
+    """Load everything a worker needs once: registry, templates, catalogs, writers.
+
+    The writers of ``formats`` are loaded here, before the worker reports ready, so that the
+    time limit of its first document does not include importing them.
+    """
     project = Project(Path(root))
     definition = project.letter(letter)
     registry = project.registry()
     _WORKER.update(project=project, letter=definition,
                    composer=Composer(project, definition, registry),
-                   out=Path(out), final=final, writers={})
+                   out=Path(out), folder=OutputFolder(Path(out)), final=final, writers={})
+    # The first document a writer renders also loads fonts and styles (half a second for PDF):
+    # done here on a one-line page, so no document's time limit pays for it.
+    from ..model import Document, Paragraph, Run
+
+    warm_up = Document(kind="annex", language="en", title="-", author="-", subject="-",
+                       created=pinned_timestamp(definition), letterhead=("-",),
+                       body=(Paragraph((Run("-"),)),), heading="-", subheading="-")
+    for fmt in formats:
+        try:
+            _writer(fmt).write(warm_up)
+        except Exception:  # noqa: BLE001 - a writer that fails shows it on a real document
+            pass
 
 
 def _writer(fmt: str) -> Any:
@@ -181,26 +248,11 @@ def _writer(fmt: str) -> Any:
     return writers[fmt]
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either complete or absent."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def run_unit(unit: Unit) -> list[Result]:
     """Compose one Document, write every file it becomes; never raise for bad input."""
     composer: Composer = _WORKER["composer"]
     letter: Letter = _WORKER["letter"]
-    out: Path = _WORKER["out"]
+    folder: OutputFolder = _WORKER["folder"]
     # Fault injection for the test suite: a worker that dies or hangs on one chosen document.
     fault = os.environ.get("PACTDOCS_TEST_FAULT", "")
     if fault.partition(":")[2] == f"{unit.recipient}/{unit.language}/{unit.part}":
@@ -226,17 +278,21 @@ def run_unit(unit: Unit) -> list[Result]:
                 results.append(Result(job.path, None, 0, "failed", data.one_line()))
                 continue
             sha = hashlib.sha256(data).hexdigest()
-            target = out / job.path
             status = "written"
-            if target.exists() and target.stat().st_size == len(data) and \
-                    hashlib.sha256(target.read_bytes()).hexdigest() == sha:
+            if folder.digest(job.path) == (len(data), sha):
                 status = "unchanged"
             else:
-                write_atomic(target, data)
-            results.append(Result(job.path, sha, len(data), status))
+                folder.write(job.path, data)
+            results.append(Result(job.path, sha, len(data), status,
+                                  signature=folder.signature(job.path)))
         return results
     except PactdocsError as exc:
         return [Result(j.path, None, 0, "failed", exc.one_line()) for j in unit.jobs]
+    except MemoryError:
+        limit = _WORKER.get("memory")
+        reason = ("ran out of memory" + (f" (a worker may use {limit} MB; see --memory)"
+                                         if limit else "") + " and was stopped")
+        return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs]
     except OSError as exc:
         return [Result(j.path, None, 0, "failed", f"cannot write: {exc}") for j in unit.jobs]
     except Exception as exc:  # a bug: keep going, but say where
@@ -266,6 +322,50 @@ def refused_languages(project: Project, letter: Letter, languages: Iterable[str]
     return reasons
 
 
+class CatalogsRefused(UsageError):
+    """``merge`` refuses languages whose catalogs have errors; ``problems`` lists them all."""
+
+    category = "catalog"
+
+    def __init__(self, problems: list[PactdocsError], languages: list[str]) -> None:
+        super().__init__(f"{len(problems)} catalog error(s) in {', '.join(languages)}: "
+                         "nothing was written",
+                         hint="fix them (pactdocs check lists them too), then merge again")
+        self.problems = problems
+
+
+def catalog_errors(project: Project, letter: Letter, languages: Iterable[str]
+                   ) -> list[PactdocsError]:
+    """Return the errors (not warnings) of the frame's and the letter's catalogs of ``languages``."""
+    found: list[PactdocsError] = []
+    for language in sorted(set(languages)):
+        if language == letter.source_language:
+            continue
+        for owner in (FRAME_DIR, letter.name):
+            path = project.catalog_path(owner, language)
+            if not os.path.lexists(path):
+                continue
+            try:
+                problems = catalog_problems(path, language, load_templates_of(project, owner))
+            except PactdocsError as exc:
+                problems = [CatalogError(exc.message, exc.location, exc.hint)]
+            found.extend(p for p in problems if p.severity == "error")
+    return found
+
+
+def worker_count(requested: int, units: int) -> tuple[int, str | None]:
+    """Return the number of workers for ``units`` units, and a notice when it is lower than asked.
+
+    Never more than the units of work or the cores: more only compete for the same cores.
+    """
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(requested or cores, cores, units or 1))
+    if requested and requested > jobs:
+        why = f"{units} unit(s) of work" if units < min(requested, cores) else f"{cores} core(s)"
+        return jobs, f"notice: --jobs {requested} lowered to {jobs} ({why})"
+    return jobs, None
+
+
 def merge(project: Project, options: Options,
           progress: Callable[[int, int], None] | None = None) -> Summary:
     """Run a merge; raise PactdocsError only for bad arguments or configuration."""
@@ -279,27 +379,75 @@ def merge(project: Project, options: Options,
     if syntax:
         raise syntax[0]
     units = plan(project, letter, registry, options)
-    out = options.out or project.root / "output" / letter.name
+    out = check_output_folder(options.out or project.root / "output" / letter.name,
+                              [project.templates, project.recipients])
     jobs = [job for unit in units for job in unit.jobs]
-    refused = refused_languages(project, letter, {u.language for u in units}) if options.final else {}
+    languages = {u.language for u in units}
+    bad_catalogs = catalog_errors(project, letter, languages)
+    if bad_catalogs:
+        refused_names = sorted({lang for lang in languages for p in bad_catalogs
+                                if p.location and p.location.path.endswith(f"/{lang}.po")})
+        raise CatalogsRefused(bad_catalogs, refused_names or sorted(languages))
+    refused = refused_languages(project, letter, languages) if options.final else {}
 
     if options.dry_run:
         return _dry_run(out, units, jobs, refused, options, started)
 
-    out.mkdir(parents=True, exist_ok=True)
-    _sweep_temporary(out)
     from .store import Store
 
-    store = Store(out)
+    notices: list[str] = []
+    folder = OutputFolder(out)
+    try:
+        folder.lock(options.wait)
+        folder.sweep()
+        manifest_path = out / MANIFEST_NAME
+        manifest_ok = is_pactdocs_manifest(manifest_path)
+        store = Store(out)
+        if store.notice:
+            notices.append(store.notice)
+        if store.created and not options.force and (manifest_ok or store.notice):
+            taken = store.rebuild(manifest_path, folder.digest)
+            if not store.notice:
+                notices.append(f"notice: the state DB was missing; rebuilt from {MANIFEST_NAME} "
+                               f"({taken} file(s) still match)")
+        if os.path.lexists(manifest_path) and not manifest_ok:
+            notices.append(f"notice: {MANIFEST_NAME} was unreadable; it is written again")
+        summary = _run(project, letter, options, out, folder, store, units, jobs, refused,
+                       progress, run_pool, notices)
+    finally:
+        folder.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _run(project: Project, letter: Letter, options: Options, out: Path, folder: OutputFolder,
+         store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
+         progress: Callable[[int, int], None] | None, run_pool: Any,
+         notices: list[str]) -> Summary:
     known = {} if options.force else store.known()
+    signatures = {} if options.verify or options.force else store.signatures()
     results: dict[str, Result] = {}
     todo: list[Unit] = []
+
+    def fresh(job: Job) -> bool:
+        record = known.get(job.path)
+        if record is None or record[0] != job.inputs:
+            return False
+        signature = folder.signature(job.path)
+        if signature is not None and signature == signatures.get(job.path):
+            return True
+        if _fresh(folder, job, record):
+            if signature is not None:
+                store.verified(job.path, signature)
+            return True
+        return False
+
     for unit in units:
         if unit.language in refused:
             for job in unit.jobs:
                 results[job.path] = Result(job.path, None, 0, "failed", refused[unit.language])
             continue
-        stale = [job for job in unit.jobs if not _fresh(out, job, known.get(job.path))]
+        stale = [job for job in unit.jobs if not fresh(job)]
         for job in unit.jobs:
             if job not in stale:
                 inputs, sha, size = known[job.path]
@@ -316,47 +464,49 @@ def merge(project: Project, options: Options,
         for result in batch:
             results[result.path] = result
             if result.status != "failed" and result.sha256:
-                store.record(result.path, inputs_of[result.path], result.sha256, result.size)
+                store.record(result.path, inputs_of[result.path], result.sha256, result.size,
+                             result.signature)
         done += len(batch)
         if progress:
             progress(done, total)
 
     def start_worker() -> None:
-        worker_init(root=str(project.root), letter=letter.name, out=str(out), final=options.final)
+        worker_init(root=str(project.root), letter=letter.name, out=str(out), final=options.final,
+                    formats=options.formats)
+        _WORKER["memory"] = options.memory
 
     def unit_failed(unit: Unit, reason: str) -> list[Result]:
         return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs]
 
+    workers, notice = worker_count(options.jobs, len(todo))
+    if notice:
+        notices.append(notice)
     # Shared annexes first: they fan out to many files, and they are few.
     todo.sort(key=lambda u: u.recipient is not None)
     try:
         run_pool(todo, on_results, start=start_worker, run=run_unit, failed=unit_failed,
-                 jobs=options.jobs or os.cpu_count() or 1, timeout=options.timeout)
+                 jobs=workers, timeout=options.timeout, memory_mb=options.memory)
     finally:
         store.close()
     manifest = _manifest(letter, jobs, results, draft=not options.final)
     _keep_signatures(out, manifest)
-    write_atomic(out / "manifest.json",
-                 (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    folder.write(MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
     counts = {"written": 0, "unchanged": 0, "failed": 0}
     for entry in manifest["documents"]:
         counts[entry["status"]] += 1
-    return Summary(out, manifest, counts, time.perf_counter() - started)
+    return Summary(out, manifest, counts, 0.0, notices)
 
 
-def _fresh(out: Path, job: Job, known: tuple[str, str, int] | None) -> bool:
+def _fresh(folder: OutputFolder, job: Job, known: tuple[str, str, int] | None) -> bool:
+    """Return whether the file of ``job`` is on disk as recorded: same inputs, same sha256.
+
+    The file is hashed, not only measured: an edit that keeps the size is found and undone.
+    (A merge hashes only files whose stat signature changed since pactdocs wrote or last
+    hashed them: any write changes the ctime, which cannot be set back.)
+    """
     if known is None or known[0] != job.inputs:
         return False
-    try:
-        return (out / job.path).stat().st_size == known[2]
-    except OSError:
-        return False
-
-
-def _sweep_temporary(out: Path) -> None:
-    """Remove temporary files a killed run left behind."""
-    for tmp in out.rglob(f"*{TMP_SUFFIX}"):
-        tmp.unlink(missing_ok=True)
+    return folder.digest(job.path) == (known[2], known[1])
 
 
 def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result],
@@ -398,25 +548,38 @@ def _keep_signatures(out: Path, manifest: dict[str, Any]) -> None:
 
 def _dry_run(out: Path, units: list[Unit], jobs: list[Job], refused: dict[str, str],
              options: Options, started: float) -> Summary:
+    import sqlite3
+
     from .store import Store
 
     known: dict[str, tuple[str, str, int]] = {}
-    if (out / Store.FILENAME).exists() and not options.force:
-        store = Store(out)
-        known = store.known()
-        store.close()
+    state = out / Store.FILENAME
+    if state.is_file() and not state.is_symlink() and not options.force:
+        try:
+            db = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)
+            try:
+                rows = db.execute("SELECT path, inputs, sha256, size FROM documents").fetchall()
+            finally:
+                db.close()
+            known = {path: (inputs, sha, size) for path, inputs, sha, size in rows}
+        except sqlite3.DatabaseError:
+            known = {}
+    folder = OutputFolder.reader(out)
     documents = []
     counts = {"would write": 0, "unchanged": 0, "refused": 0}
     for job in jobs:
         if job.language in refused:
             status = "refused"
-        elif _fresh(out, job, known.get(job.path)):
+        elif folder is not None and _fresh(folder, job, known.get(job.path)):
             status = "unchanged"
         else:
             status = "would write"
         counts[status] += 1
         documents.append({**asdict(job), "status": status})
     manifest = {"letter": options.letter, "documents": documents,
-                "renders": sum(1 for u in units if any(not _fresh(out, j, known.get(j.path))
-                                                       for j in u.jobs))}
+                "renders": sum(1 for u in units
+                               if any(folder is None or not _fresh(folder, j, known.get(j.path))
+                                      for j in u.jobs))}
+    if folder is not None:
+        folder.close()
     return Summary(out, manifest, counts, time.perf_counter() - started)

@@ -4,11 +4,23 @@ Each worker starts once (imports, fonts, templates, catalogs), then takes units 
 A worker that dies or runs past the time limit costs only the unit it held: that unit is
 reported failed and a fresh worker takes its place. The pool knows nothing of what a unit is: it
 is handed the functions that start a worker, run a unit and describe a unit's failure.
+
+Limits hold in every mode, one worker included (a unit always runs in a worker process, never in
+the parent): the time limit per unit, an address-space limit per worker (``RLIMIT_AS``, so that
+a runaway unit gets a MemoryError and fails alone), and the parent's life: a worker asks the
+kernel to end it when the parent dies (``PR_SET_PDEATHSIG`` on Linux) and checks the parent's
+pid besides, so no worker outlives a killed run.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
+import resource
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -20,7 +32,45 @@ U = TypeVar("U")
 R = TypeVar("R")
 
 
-def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any]) -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def _tie_to_parent(parent: int) -> None:
+    """End this process when the process ``parent`` ends."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(75)
+            time.sleep(1.0)
+
+    # The parent may have died before prctl took effect; the watcher covers that and other systems.
+    if os.getppid() != parent:
+        os._exit(75)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _limit_memory(megabytes: int) -> None:
+    if megabytes <= 0:
+        return
+    limit = megabytes * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any],
+           parent: int, memory_mb: int) -> None:
+    _tie_to_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C goes to it
+    _limit_memory(memory_mb)
     start()
     conn.send(("ready", None))
     while True:
@@ -35,27 +85,25 @@ def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any
 
 def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
              start: Callable[[], None], run: Callable[[U], list[R]],
-             failed: Callable[[U, str], list[R]], jobs: int, timeout: float) -> None:
+             failed: Callable[[U, str], list[R]], jobs: int, timeout: float,
+             memory_mb: int = 0) -> None:
     """Run ``units`` in this order; call ``on_results`` with each unit's results as they arrive.
 
     ``start`` prepares a worker (once per process), ``run`` renders one unit, ``failed`` gives the
-    results of a unit whose worker died or ran past ``timeout`` seconds.
+    results of a unit whose worker died or ran past ``timeout`` seconds. ``memory_mb`` caps the
+    address space of each worker (0: no cap).
     """
     if not units:
         return
-    jobs = max(1, min(jobs, len(units)))
-    if jobs == 1:
-        start()
-        for unit in units:
-            on_results(run(unit))
-        return
+    jobs = max(1, min(jobs, len(units), os.cpu_count() or 1))
     queue = list(reversed(units))
     context = mp.get_context("fork")
     workers: dict[Connection, dict[str, Any]] = {}
 
     def spawn() -> None:
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, start, run), daemon=True)
+        process = context.Process(target=_serve, daemon=True,
+                                  args=(child, start, run, os.getpid(), memory_mb))
         process.start()
         child.close()
         workers[parent] = {"process": process, "unit": None, "since": 0.0, "ready": False}
@@ -91,8 +139,20 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
         if queue:
             spawn()
 
+    try:
+        _loop(workers, spawn, give, fail, on_results, jobs, timeout)
+    finally:
+        for state in workers.values():
+            state["process"].kill()
+            state["process"].join()
+
+
+def _loop(workers: dict[Connection, dict[str, Any]], spawn: Callable[[], None],
+          give: Callable[[Connection], None], fail: Callable[[Connection, str], None],
+          on_results: Callable[[Any], None], jobs: int, timeout: float) -> None:
     for _ in range(jobs):
         spawn()
+    tick = min(1.0, max(0.05, timeout / 4))
     while workers:
         busy = [c for c, s in workers.items() if s["unit"] is not None or not s["ready"]]
         if not busy:
@@ -100,7 +160,7 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
                 workers.pop(conn)["process"].join()
                 conn.close()
             break
-        for ready in wait(list(workers), timeout=1.0):
+        for ready in wait(list(workers), timeout=tick):
             conn = cast(Connection, ready)
             state = workers[conn]
             try:

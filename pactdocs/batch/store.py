@@ -2,11 +2,18 @@
 
 Each finished document is committed as soon as it is on disk, so a run killed at any point
 resumes without redoing finished work. ``manifest.json`` is written from it at the end.
+
+A state DB that is unreadable (corrupt, not SQLite, a link) is set aside and made again; a
+missing one is rebuilt from ``manifest.json`` for the files whose sha256 still matches. Either
+way the run says so in one line and goes on: at worst it renders again what it cannot vouch for.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 SCHEMA = """
@@ -14,7 +21,8 @@ CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY,
     inputs TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL
+    size INTEGER NOT NULL,
+    signature TEXT
 );
 """
 
@@ -26,23 +34,103 @@ class Store:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / self.FILENAME
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.notice: str | None = None
+        for suffix in ("-wal", "-shm", "-journal"):
+            # SQLite opens these beside the DB, following links: a planted one is removed.
+            side = folder / (self.FILENAME + suffix)
+            if side.is_symlink():
+                side.unlink()
+        existed = os.path.lexists(self.path)
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._discard()
+            self.db = self._open()
+            self.notice = (f"notice: the state DB {self.path.name} was unreadable ({exc}); it is "
+                           "rebuilt from the files")
+            existed = False
+        self.created = not existed
         self._pending = 0
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path.is_symlink():
+            raise sqlite3.DatabaseError("it is a symbolic link")
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            if "signature" not in columns:  # a state DB from before file signatures
+                db.execute("ALTER TABLE documents ADD COLUMN signature TEXT")
+            check = db.execute("PRAGMA quick_check").fetchone()
+            if not check or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else '?'}")
+            db.execute("SELECT path, inputs, sha256, size FROM documents LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(str(self.path) + suffix)
+            except FileNotFoundError:
+                pass
+
+    def rebuild(self, manifest: Path, digest: Callable[[str], tuple[int, str] | None]) -> int:
+        """Fill a new DB from ``manifest`` for every file whose size and sha256 still match.
+
+        ``digest`` returns (size, sha256) of a file below the output folder. Return the number
+        of documents taken over.
+        """
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8")) \
+                if manifest.is_file() and not manifest.is_symlink() else None
+        except (OSError, ValueError):
+            data = None
+        documents = data.get("documents") if isinstance(data, dict) else None
+        taken = 0
+        for entry in documents if isinstance(documents, list) else ():
+            if not isinstance(entry, dict) or entry.get("status") not in ("written", "unchanged"):
+                continue
+            path, inputs, sha = entry.get("path"), entry.get("inputs"), entry.get("sha256")
+            if not (isinstance(path, str) and isinstance(inputs, str) and isinstance(sha, str)):
+                continue
+            found = digest(path)
+            if found is not None and found[1] == sha:
+                self.record(path, inputs, sha, found[0])
+                taken += 1
+        self.flush()
+        return taken
 
     def known(self) -> dict[str, tuple[str, str, int]]:
         """Return path → (inputs, sha256, size) for every recorded document."""
         rows = self.db.execute("SELECT path, inputs, sha256, size FROM documents")
         return {path: (inputs, sha, size) for path, inputs, sha, size in rows}
 
-    def record(self, path: str, inputs: str, sha256: str, size: int) -> None:
+    def signatures(self) -> dict[str, str]:
+        """Return path → the file's stat signature when it was last written or verified."""
+        rows = self.db.execute("SELECT path, signature FROM documents WHERE signature IS NOT NULL")
+        return dict(rows)
+
+    def record(self, path: str, inputs: str, sha256: str, size: int,
+               signature: str | None = None) -> None:
         if self._pending == 0:
             self.db.execute("BEGIN")
         self.db.execute(
-            "INSERT OR REPLACE INTO documents (path, inputs, sha256, size) VALUES (?, ?, ?, ?)",
-            (path, inputs, sha256, size))
+            "INSERT OR REPLACE INTO documents (path, inputs, sha256, size, signature) "
+            "VALUES (?, ?, ?, ?, ?)", (path, inputs, sha256, size, signature))
+        self._pending += 1
+        if self._pending >= 50:
+            self.flush()
+
+    def verified(self, path: str, signature: str) -> None:
+        """Record that the file at ``path`` was hashed and matched, with its current signature."""
+        if self._pending == 0:
+            self.db.execute("BEGIN")
+        self.db.execute("UPDATE documents SET signature = ? WHERE path = ?", (signature, path))
         self._pending += 1
         if self._pending >= 50:
             self.flush()

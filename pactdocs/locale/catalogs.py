@@ -23,10 +23,13 @@ from babel.messages.pofile import read_po as babel_read_po
 from babel.messages.pofile import write_po
 
 from ..errors import CatalogError, CatalogWarning, Location, relpath
+from ..sources.files import MAX_CATALOG_BYTES, read_inside
 from . import Status
 from .pofile import PLURAL_PROBE, PluralRule, PoFile, parse_plural_forms, parse_po, read_po
 
 MARKUP = re.compile(r"<[^<>]+>")
+# The private-use area: compose marks message segments with U+E000/U+E001.
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def scan_po(path: Path, text: str) -> list[CatalogError]:
 
 def read_catalog_file(path: Path) -> BabelCatalog:
     """Return Babel's view of a .po file, after our own syntax scan found nothing."""
-    data = path.read_bytes()
+    data = read_inside(path, path.parent, MAX_CATALOG_BYTES, CatalogError)
     problems = parse_po(path, data).problems
     if problems:
         raise problems[0]
@@ -221,6 +224,12 @@ def check_entry(entry: Entry, rule: PluralRule, path: Path) -> list[CatalogError
             continue
         where = Location(shown, entry.string_line(index))
         label = f"msgstr[{index}]" if entry.plural is not None else "msgstr"
+        reserved = _PRIVATE.search(string)
+        if reserved:
+            problems.append(CatalogError(
+                f"the translation of '{entry.msgid[:40]}' holds the private-use character "
+                f"U+{ord(reserved.group()):04X}", where,
+                "remove it: pactdocs reserves these characters for itself"))
         got = format_spec(string)
         if got.error:
             if source.error is None:
@@ -421,6 +430,9 @@ def write_catalog(catalog: BabelCatalog, path: Path, *, template: bool = False) 
     write_po(buffer, catalog, width=100, omit_header=False, sort_output=False,
              ignore_obsolete=True, include_previous=False, include_lineno=True)
     data = buffer.getvalue()
+    if path.is_symlink():
+        raise CatalogError(f"refusing to write {relpath(path)}: it is a symbolic link",
+                           Location(relpath(path)), "replace the link by the file itself")
     if path.exists() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CatalogError, Location, relpath
+from ..sources.files import MAX_CATALOG_BYTES, read_inside
 
 # GNU gettext's rule for a catalog without a Plural-Forms header.
 DEFAULT_PLURAL_FORMS = "nplurals=2; plural=(n != 1);"
@@ -131,9 +132,14 @@ class PoFile:
         return parse_plural_forms(DEFAULT_PLURAL_FORMS)
 
 
-def read_po(path: Path) -> PoFile:
-    """Parse the .po file at ``path``."""
-    return parse_po(path, path.read_bytes())
+def read_po(path: Path, folder: Path | None = None) -> PoFile:
+    """Parse the .po file at ``path``, which must lie in ``folder`` (its own by default).
+
+    A file that links outside that folder, or is larger than
+    :data:`~pactdocs.sources.files.MAX_CATALOG_BYTES`, raises CatalogError without being read.
+    """
+    return parse_po(path, read_inside(path, folder or path.parent, MAX_CATALOG_BYTES,
+                                      CatalogError))
 
 
 def parse_po(path: Path, data: bytes) -> PoFile:

@@ -66,7 +66,12 @@ YES_NO = ("yes", "no")
 
 _CODE = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# The longest value one registry field may hold (names, streets, functions, addresses).
+MAX_FIELD = 1000
+# Characters pactdocs uses for itself or that change how text reads: the private-use area (the
+# composer marks message segments with U+E000/U+E001), line and paragraph separators, and the
+# bidirectional overrides that make text read differently from how it is stored.
+_RESERVED = set("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 _PERSON_FIELDS = ("title", "first_name", "surname", "gender")
 
@@ -187,6 +192,7 @@ class Registry:
     broken: dict[str, RegistryError]
     codes: tuple[str, ...] = ()
     bad_groups: dict[str, RegistryError] = field(default_factory=dict)
+    bad_contacts: dict[str, RegistryError] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def resolve(self, selection: str | None, default_group: str) -> list[str]:
@@ -254,11 +260,15 @@ def _sha256(data: Any) -> str:
 
 
 def _control_character(text: str) -> str | None:
-    """Return the first character XML cannot hold (other than tab and newline), or None."""
+    """Return the first character a registry value may not hold, or None.
+
+    Refused: what XML cannot hold (control characters other than tab and newline, surrogates,
+    U+FFFE/U+FFFF), private-use and unassigned code points, separators and bidi overrides.
+    """
     for ch in text:
         if ch in "\t\n":
             continue
-        if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff":
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch in _RESERVED:
             return ch
     return None
 
@@ -386,11 +396,22 @@ def _valid_text(value: str, what: str, where: Location, errors: list[RegistryErr
     if not value.strip():
         errors.append(RegistryError(f"{what} is empty", where, "give a value"))
         return False
+    if len(value) > MAX_FIELD:
+        errors.append(RegistryError(
+            f"{what} is {len(value):,} characters long (the limit is {MAX_FIELD:,})", where,
+            "shorten it: registry values are names, addresses and functions"))
+        return False
     bad = _control_character(value)
     if bad is not None:
+        kind = ("a private-use character" if unicodedata.category(bad) == "Co"
+                else "an invisible formatting character" if bad in _RESERVED
+                else "an unassigned character" if unicodedata.category(bad) == "Cn"
+                else "the control character")
         errors.append(RegistryError(
-            f"{what} contains the control character U+{ord(bad):04X}", where,
-            "remove it: XML (PDF metadata, DOCX) cannot hold control characters"))
+            f"{what} contains {kind} U+{ord(bad):04X}", where,
+            "remove it: XML (PDF metadata, DOCX) cannot hold control characters"
+            if kind == "the control character" else
+            "remove it: registry values may hold only printable text"))
         return False
     return True
 
@@ -415,13 +436,30 @@ _yes_no = _one_of(YES_NO, "sample", 'use "yes" or "no"')
 _kind = _one_of(GROUP_KINDS, "group kind", "use recipients (Member State codes) or cc (agency ids)")
 
 
+def email_problem(value: str) -> str | None:
+    """Return why ``value`` is not a plain e-mail address (``name@example.org``), or None.
+
+    Checked by the ``email-validator`` package (syntax only, no DNS): one address, no display
+    name, no quoted local part, no IP literal, nothing after the domain (``?bcc=…``).
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False, allow_quoted_local=False,
+                       allow_domain_literal=False, allow_display_name=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
 def _email(f: _Fields) -> Callable[[str, Location], bool]:
     def check(value: str, where: Location) -> bool:
-        if _EMAIL.fullmatch(value) and ".." not in value:
+        problem = email_problem(value)
+        if problem is None:
             return True
-        f.fail(f"'{value}' is not a valid e-mail address", where,
+        f.fail(f"'{value}' is not a valid e-mail address: {problem}", where,
                "an e-mail address looks like name@example.org: one @, a dot in the domain, "
-               "no spaces")
+               "no spaces, nothing after the domain")
         return False
     return check
 
@@ -532,7 +570,7 @@ class _Loader:
         for section in SECTIONS:
             path = self.root / f"{section}.yaml"
             self.shown[section] = relpath(path)
-            self.data[section] = load_yaml(path, RegistryError)
+            self.data[section] = load_yaml(path, RegistryError, self.root, allow_private=True)
 
     def section(self, name: str, kind: type) -> Any:
         """Return the content of the top-level key ``name``, or None after recording why not."""
@@ -577,10 +615,14 @@ class _Loader:
                          "representation", "email", "representative", "sample"))
             code = f.text("code", _member_code(f))
             if code and code in first_line:
-                # The first entry stands; this one is only reported.
-                self.problems.append(RegistryError(
-                    f"duplicate Member State code '{code}' (first on line {first_line[code]})",
-                    f.at("code"), "remove one of the two entries"))
+                # Neither entry can be trusted to be the right one: the state is broken.
+                error = RegistryError(
+                    f"duplicate Member State code '{code}' (first on line {first_line[code]}): "
+                    f"again on line {f.at('code').line}", f.at("code"),
+                    "remove one of the two entries; until then neither is used")
+                self.problems.append(error)
+                states.pop(code, None)
+                broken[code] = error
                 continue
             state = self._member_state(f, code) if f.valid else None
             self.problems.extend(errors)
@@ -681,10 +723,17 @@ class _Loader:
 
     # --- contacts, groups ----------------------------------------------------------------------
 
-    def contacts(self, codes: tuple[str, ...]) -> dict[str, Contact]:
-        """Return the valid contacts, in protocol order."""
+    def contacts(self, codes: tuple[str, ...]) -> tuple[dict[str, Contact],
+                                                         dict[str, RegistryError]]:
+        """Return the valid contacts in protocol order, and the first error of each bad one.
+
+        A Member State with no entry at all gets an error too, at the line of ``contacts:``
+        (or of the file), so that a document printing its contact point fails instead of
+        printing a blank.
+        """
         entries = self.section("contacts", Node)
         result: dict[str, Contact] = {}
+        bad: dict[str, RegistryError] = {}
         for code, value in (entries or {}).items():
             errors: list[RegistryError] = []
             key_where = entries.where(code)
@@ -707,7 +756,17 @@ class _Loader:
             self.problems.extend(errors)
             if not errors:
                 result[code] = Contact(code, person, mailbox, sample == "yes")
-        return {c: result[c] for c in sorted(result, key=PROTOCOL_ORDER.index)}
+            elif code in codes:
+                bad[code] = errors[0]
+        data = self.data.get("contacts")
+        where = (data.where("contacts") if isinstance(data, Node) and "contacts" in data
+                 else Location(self.shown["contacts"], 1))
+        for code in codes:
+            if code not in result and code not in bad:
+                bad[code] = RegistryError(f"no contact point for Member State '{code}'", where,
+                                          f"add an entry '{code}:' with contact_point and mailbox")
+        return ({c: result[c] for c in sorted(result, key=PROTOCOL_ORDER.index)},
+                {c: bad[c] for c in sorted(bad, key=PROTOCOL_ORDER.index)})
 
     def groups(self, codes: tuple[str, ...], agencies: dict[str, Agency],
                agency_lines: dict[str, int]) -> tuple[dict[str, Group], dict[str, RegistryError]]:
@@ -768,9 +827,10 @@ def load_registry(root: Path) -> Registry:
     states, broken, codes = loader.member_states()
     agencies, agency_lines = loader.agencies()
     signatories = loader.signatories()
-    contacts = loader.contacts(codes)
+    contacts, bad_contacts = loader.contacts(codes)
     groups, bad_groups = loader.groups(codes, agencies, agency_lines)
     return Registry(
         root=Path(root), member_states=states, agencies=agencies, contacts=contacts,
         signatories=signatories, groups=groups, problems=tuple(loader.problems), broken=broken,
-        codes=codes, bad_groups=bad_groups, sections=dict(loader.data))
+        codes=codes, bad_groups=bad_groups, bad_contacts=bad_contacts,
+        sections=dict(loader.data))

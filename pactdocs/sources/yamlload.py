@@ -2,10 +2,16 @@
 
 Every scalar stays a string (YAML 1.1 would read ``NO`` as false and ``01234`` as octal), a
 duplicate key is an error, and every mapping and value remembers the line it came from.
+
+Registries need none of YAML's references, so anchors and aliases (``&a``, ``*a``, the way to
+build a "billion laughs" bomb) are refused, as are files over
+:data:`~pactdocs.sources.files.MAX_YAML_BYTES`, nesting deeper than :data:`MAX_DEPTH` and a
+single value longer than :data:`MAX_SCALAR`. A file that leads outside its folder is not read.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +19,12 @@ import yaml
 from yaml.constructor import ConstructorError
 
 from ..errors import Location, PactdocsError, relpath
+from .files import MAX_YAML_BYTES, read_inside
+
+MAX_DEPTH = 20
+MAX_SCALAR = 100_000
+# The private-use area, where compose keeps its own markers.
+_PRIVATE = re.compile("[\ue000-\uf8ff]")
 
 
 class Node(dict):
@@ -40,9 +52,37 @@ class Seq(list):
         return self.location
 
 
-def _loader_for(path: str, error_cls: type[PactdocsError]) -> type[yaml.BaseLoader]:
+def _loader_for(path: str, error_cls: type[PactdocsError],
+                allow_private: bool) -> type[yaml.BaseLoader]:
     class Loader(yaml.BaseLoader):
-        pass
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            where = Location(path, event.start_mark.line + 1)
+            if isinstance(event, yaml.AliasEvent):
+                raise error_cls(f"YAML alias '*{event.anchor}' is not allowed", where,
+                                "write the value out in full: registries take no references")
+            if getattr(event, "anchor", None) is not None:
+                raise error_cls(f"YAML anchor '&{event.anchor}' is not allowed", where,
+                                "write the value out in full: registries take no references")
+            if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR:
+                raise error_cls(f"a value of {len(event.value):,} characters is too long "
+                                f"(the limit is {MAX_SCALAR:,})", where)
+            if isinstance(event, yaml.ScalarEvent) and not allow_private:
+                found = _PRIVATE.search(event.value)
+                if found:
+                    raise error_cls(f"the private-use character U+{ord(found.group()):04X} is "
+                                    "not allowed", where,
+                                    "remove it: pactdocs reserves these characters for itself")
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise error_cls(f"nesting deeper than {MAX_DEPTH} levels", where,
+                                    "registries and letters need only a few levels")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     def construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Node:
         result = Node()
@@ -76,17 +116,23 @@ def _loader_for(path: str, error_cls: type[PactdocsError]) -> type[yaml.BaseLoad
     return Loader
 
 
-def load_yaml(path: Path, error_cls: type[PactdocsError] = PactdocsError) -> Any:
-    """Return the content of the YAML file ``path``, strings and line-aware containers only."""
+def load_yaml(path: Path, error_cls: type[PactdocsError] = PactdocsError,
+              root: Path | None = None, allow_private: bool = False) -> Any:
+    """Return the content of the YAML file ``path``, strings and line-aware containers only.
+
+    ``path`` must lie in ``root`` (its own folder by default) once links are followed. A
+    private-use character is refused unless ``allow_private`` (the registries check each field
+    themselves, so that one bad entry does not make the whole file unreadable).
+    """
     shown = relpath(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_inside(path, root or path.parent, MAX_YAML_BYTES, error_cls).decode("utf-8")
     except FileNotFoundError:
         raise error_cls("file not found", Location(shown)) from None
     except UnicodeDecodeError as exc:
         raise error_cls(f"not UTF-8 text ({exc.reason})", Location(shown), "save the file as UTF-8") from None
     try:
-        return yaml.load(text, Loader=_loader_for(shown, error_cls))  # noqa: S506 - BaseLoader subclass
+        return yaml.load(text, Loader=_loader_for(shown, error_cls, allow_private))  # noqa: S506 - BaseLoader subclass
     except PactdocsError:
         raise
     except ConstructorError as exc:
@@ -100,5 +146,7 @@ def load_yaml(path: Path, error_cls: type[PactdocsError] = PactdocsError) -> Any
             Location(shown, mark.line + 1 if mark else 0),
             "check the indentation and quote values containing ':' or '#'",
         ) from None
+    except RecursionError:
+        raise error_cls(f"nesting deeper than {MAX_DEPTH} levels", Location(shown)) from None
     except yaml.YAMLError as exc:
         raise error_cls(f"malformed YAML: {exc}", Location(shown)) from None

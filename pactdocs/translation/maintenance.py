@@ -11,7 +11,7 @@ from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.extract import extract
 
 from ..compose import Project
-from ..errors import PactdocsError
+from ..errors import PactdocsError, TemplateError
 from ..locale.catalogs import (
     _FIXED_DATE,
     catalog_problems,
@@ -24,6 +24,7 @@ from ..locale.catalogs import (
     status_counts,
     write_catalog,
 )
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from ..sources.letters import FRAME_DIR, list_letters
 from ..sources.markdown import messages_of, parse_markdown
 from ..sources.yamlload import load_yaml
@@ -68,7 +69,8 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
                             auto_comments=[md.comment] if md.comment else [],
                             flags=["python-format"] if "%(" in md.msgid else [])
         for template in sorted(root.glob("*.j2")):
-            with open(template, "rb") as handle:
+            data = read_inside(template, root, MAX_TEMPLATE_BYTES, TemplateError)
+            with io.BytesIO(data) as handle:
                 for lineno, message, comments, msgctxt in extract(
                         "jinja2.ext:babel_extract", handle, comment_tags=("Translators:",),
                         options=JINJA_OPTIONS):

@@ -276,14 +276,15 @@ def write_reviews(project: Project, letter_name: str, language: str, *, to: str 
                   formats: tuple[str, ...] = ("html",), out: Path | None = None,
                   parts: tuple[str, ...] = ()) -> list[Path]:
     """Write the review documents; return their paths. Each file is written atomically."""
-    from ..batch.merge import write_atomic
+    from ..batch.outdir import check_output_folder, write_atomic
 
     for fmt in formats:
         if fmt not in REVIEW_FORMATS:
             raise UsageError(f"unknown review format '{fmt}'",
                              hint=did_you_mean(fmt, REVIEW_FORMATS) or ", ".join(REVIEW_FORMATS))
     reviews = build_reviews(project, letter_name, language, to, parts)
-    folder = out or project.root / "output" / "review" / letter_name / language
+    folder = check_output_folder(out or project.root / "output" / "review" / letter_name / language,
+                                 [project.templates, project.recipients], foreign_ok=True)
     written = []
     for review in reviews:
         for fmt in formats:

@@ -461,7 +461,7 @@ def _tmx(source_tag: str, target_tag: str, pairs: list[tuple[str, str, str]],
 def write_export(project: Project, languages: list[str], letter_name: str | None,
                  out: Path | None) -> list[Path]:
     """Write one XLIFF per language; return the paths."""
-    from ..batch.merge import write_atomic
+    from ..batch.outdir import check_output_folder, write_atomic
 
     letter = choose_letter(project, letter_name)
     if out is not None and out.suffix in (".xlf", ".xliff") and len(languages) > 1:
@@ -473,6 +473,7 @@ def write_export(project: Project, languages: list[str], letter_name: str | None
             path = out
         else:
             path = (out or project.root / "output" / "xliff") / f"{letter.name}.{language}.xlf"
+        check_output_folder(path.parent, [project.templates, project.recipients], foreign_ok=True)
         write_atomic(path, export_xliff(project, language, letter.name))
         written.append(path)
     return written

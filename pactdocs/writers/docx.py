@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .. import __version__
 from ..errors import RenderError
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 from .html import STYLE_DIR
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -78,7 +79,8 @@ class DocxWriter:
     def _prepare(self) -> None:
         from lxml import etree
 
-        with zipfile.ZipFile(self._style_dir / "reference.docx") as reference:
+        data = read_inside(self._style_dir / "reference.docx", self._style_dir, MAX_TEMPLATE_BYTES)
+        with zipfile.ZipFile(io.BytesIO(data)) as reference:
             parts = {name: reference.read(name) for name in SHARED}
             document = etree.fromstring(reference.read("word/document.xml"))
         styles = etree.fromstring(parts["word/styles.xml"])

@@ -6,6 +6,7 @@ from html import escape
 from pathlib import Path
 
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 
 STYLE_DIR = Path(__file__).resolve().parents[2] / "letter_templates" / "_style"
 
@@ -120,7 +121,8 @@ class HtmlWriter:
 
     def write(self, document: Document) -> bytes:
         if self._css is None:
-            self._css = (STYLE_DIR / "letter.css").read_text(encoding="utf-8")
+            self._css = read_inside(STYLE_DIR / "letter.css", STYLE_DIR,
+                                    MAX_TEMPLATE_BYTES).decode("utf-8")
         page = document_html(document, stylesheet_link=False)
         page = page.replace("</head>", f"<style>{self._css}</style></head>", 1)
         return page.encode("utf-8")
