@@ -469,12 +469,12 @@ def test_the_time_limit_holds_with_one_worker(project: Path, tmp_path: Path,
     out = tmp_path / "out"
     started = time.monotonic()
     assert merge(project, out, "--to", "AT", "--parts", "letter,annex-1", "--format", "html",
-                 "--jobs", "1", "--timeout", "2") == 1
-    assert time.monotonic() - started < 30
+                 "--jobs", "1", "--timeout", "8") == 1
+    assert time.monotonic() - started < 60
     capfd.readouterr()
     docs = {d["part"]: d for d in documents(out)}
     assert docs["annex-1"]["status"] == "failed"
-    assert "longer than 2 s" in str(docs["annex-1"]["error"])
+    assert "longer than 8 s" in str(docs["annex-1"]["error"])
     assert docs["letter"]["status"] == "written"
 
 
