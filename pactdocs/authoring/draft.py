@@ -40,7 +40,7 @@ class _Para:
 
 def _escape(text: str) -> str:
     """Return ``text`` with every character CommonMark or a merge field could read escaped."""
-    return _INLINE.sub(r"\\\1", text).replace("\\<!", "\\<\\!")
+    return _INLINE.sub(r"\\\1", text).replace("\\<!", "\\<\\!").replace("\\{%", "\\{\\%")
 
 
 def _escape_start(line: str) -> str:
