@@ -69,6 +69,11 @@ def make_draft(path: Path) -> None:
     document.add_paragraph("attend the meeting", style="List Bullet")
     document.add_paragraph("Prepare the figures", style="List Number")
     document.add_paragraph("Share them with the Commission", style="List Number")
+    # A list made by Word's numbering on a plain paragraph (numPr), not by a list style.
+    document.add_paragraph("Between the lists.")
+    plain = document.add_paragraph("numbered by numPr alone")
+    style_num = document.styles["List Number"].element.pPr.numPr.numId.val
+    plain._p.get_or_add_pPr().get_or_add_numPr().get_or_add_numId().val = style_num
     table = document.add_table(rows=3, cols=2)
     for row, cells in enumerate([("Agency", "Topic"), ("Frontex", "Borders | returns"),
                                  ("EUAA", "Asylum")]):
@@ -96,6 +101,7 @@ def test_a_word_draft_becomes_the_body_with_the_same_text(project: Path, tmp_pat
     assert "# Coordination of the agencies" in body and "## What we ask" in body
     assert "**asks**" in body and "*reply in writing*" in body
     assert "- attend the meeting" in body and "2. Share them with the Commission" in body
+    assert "1. numbered by numPr alone" in body
     assert "| Frontex | Borders \\| returns |" in body
     assert "{{" not in body and "{%" not in body and "<!--" not in body
     assert not re.search(r"(?<!\\)\]\(", body)
@@ -123,6 +129,29 @@ def test_a_file_that_is_not_a_word_document_is_refused(project: Path, tmp_path: 
     draft.write_text("plain text, not a .docx", "utf-8")
     assert run_cli(project, "new", NAME, "--from", str(draft)) == 2
     assert "not a Word document (.docx)" in capsys.readouterr().err
+    assert not (project / "letter_templates" / NAME).exists()
+
+
+def test_a_draft_with_tracked_changes_is_refused(project: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("Kept text. ")
+    inserted = OxmlElement("w:ins")
+    inserted.set(qn("w:id"), "1")
+    inserted.set(qn("w:author"), "Reviewer")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "A sentence nobody accepted."
+    run.append(text)
+    inserted.append(run)
+    paragraph._p.append(inserted)
+    document.save(str(tmp_path / "draft.docx"))
+    assert run_cli(project, "new", NAME, "--from", str(tmp_path / "draft.docx")) == 2
+    assert "the draft has tracked changes" in capsys.readouterr().err
     assert not (project / "letter_templates" / NAME).exists()
 
 

@@ -153,11 +153,14 @@ def new_letter(project: Project, name: str, draft: Path | None = None,
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        (tmp / "letter.yaml").write_text(yaml_text, "utf-8")
+        # letter.yaml comes last and under another name until the folder is in place: a folder
+        # without it is no letter, so a run killed half-way never leaves a half letter behind.
         (tmp / "letter.md").write_text(body, "utf-8")
         (tmp / "annex-1.md").write_text(ANNEX_MD, "utf-8")
         (tmp / "locale").mkdir()
-        os.rename(tmp, folder)  # the letter appears whole or not at all
+        (tmp / "letter.yaml.part").write_text(yaml_text, "utf-8")
+        os.rename(tmp, folder)
+        os.rename(folder / "letter.yaml.part", folder / "letter.yaml")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
