@@ -79,6 +79,7 @@ def make_draft(path: Path) -> None:
                                  ("EUAA", "Asylum")]):
         for col, text in enumerate(cells):
             table.cell(row, col).text = text
+    document.add_paragraph("Article\u00a012 applies\tfrom now on.")
     document.add_paragraph("We thank you in advance.")
     document.save(str(path))
 
@@ -102,6 +103,7 @@ def test_a_word_draft_becomes_the_body_with_the_same_text(project: Path, tmp_pat
     assert "**asks**" in body and "*reply in writing*" in body
     assert "- attend the meeting" in body and "2. Share them with the Commission" in body
     assert "1. numbered by numPr alone" in body
+    assert "Article\u00a012 applies from now on." in body
     assert "| Frontex | Borders \\| returns |" in body
     assert "{{" not in body and "{%" not in body and "<!--" not in body
     assert not re.search(r"(?<!\\)\]\(", body)

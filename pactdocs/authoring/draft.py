@@ -52,8 +52,8 @@ def _escape_start(line: str) -> str:
 def _clean(text: str, where: Location) -> str:
     out = []
     for ch in text:
-        if ch in "\t\n\r\v\u2028\u2029\u00a0":
-            out.append(" " if ch != "\u00a0" else ch)
+        if ch in "\t\n\r\v\f\u2028\u2029":
+            out.append(" ")
         elif 0xE000 <= ord(ch) <= 0xF8FF:
             raise TemplateError(f"the draft holds a symbol-font character (U+{ord(ch):04X}) that has no "
                                 "meaning outside Word", where,
@@ -100,7 +100,8 @@ def _inline(paragraph: Any, where: Location, plain: bool = False) -> str:
         lead = text[: len(text) - len(text.lstrip(" "))]
         trail = text[len(text.rstrip(" ")):]
         out.append(f"{lead}{mark}{_escape(body)}{mark}{trail}")
-    return _escape_start(" ".join("".join(out).split()))
+    # Only ordinary spaces are collapsed: a no-break space (French "Article\u00a01 :") is kept.
+    return _escape_start(re.sub(r" {2,}", " ", "".join(out)).strip(" "))
 
 
 def _list_kind(paragraph: Any, numbering: dict[tuple[str, str], str]) -> str | None:
