@@ -25,6 +25,7 @@ _API = {
     "write_reviews": "pactdocs.translation.review",
     "export_xliff": "pactdocs.translation.xliff",
     "import_xliff": "pactdocs.translation.xliff",
+    "new_letter": "pactdocs.authoring.scaffold",
     "send": "pactdocs.dispatch.send",
     "SendOptions": "pactdocs.dispatch.send",
     "Register": "pactdocs.register.store",

@@ -42,6 +42,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .authoring.scaffold import new_letter
+
+    written = new_letter(_project(args), args.letter, Path(args.draft) if args.draft else None)
+    print(f"new letter '{args.letter}': {len(written)} file(s) written in "
+          f"{written[0].parent}" + "".join(f"\n  {p.name if p.parent == written[0].parent else p}"
+                                          for p in written[:3]))
+    print(f"next: edit letter.yaml and letter.md, then pactdocs check and pactdocs merge {args.letter}")
+    return EXIT_OK
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     from .batch.merge import Options, merge
     from .batch.progress import Progress
@@ -377,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate registries, letters, templates and catalogs")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("new", help="create a new letter in Markdown that renders at once")
+    p.add_argument("letter", help="the new letter's name: lower-case letters, digits and hyphens")
+    p.add_argument("--from", dest="draft", metavar="DRAFT.docx",
+                   help="start the body from a Word draft (text, headings, bold, italic, lists, tables)")
+    p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("merge", help="render a letter for its recipients")
     p.add_argument("letter")

@@ -9,8 +9,8 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "pactdocs"
 # Lowest first. A module may import from its own wing and from wings below it, never above.
-WINGS = ["errors", "sources", "locale", "core", "writers", "batch", "translation", "register",
-         "dispatch", "top"]
+WINGS = ["errors", "sources", "locale", "core", "writers", "batch", "translation", "authoring",
+         "register", "dispatch", "top"]
 # The package's own __init__ holds the version and a lazy map of the public API: it imports nothing
 # when loaded, so every wing may read __version__ from it.
 WING_OF = {"errors": "errors", "__init__": "errors", "model": "core", "compose": "core", "check": "top",

@@ -79,20 +79,21 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
     return catalog
 
 
-def extract_all(project: Project) -> list[Path]:
-    """Write every owner's messages.pot; return the files that changed."""
+def extract_all(project: Project, only: list[str] | None = None) -> list[Path]:
+    """Write every owner's messages.pot (or those of ``only``); return the files that changed."""
     changed = []
-    for owner in owners(project):
+    for owner in only or owners(project):
         path = project.template_path(owner)
         if write_catalog(build_template(project, owner), path, template=True):
             changed.append(path)
     return changed
 
 
-def update_all(project: Project, languages: list[str]) -> list[Path]:
-    """Bring every .po in step with its template: new messages empty, changed ones fuzzy."""
+def update_all(project: Project, languages: list[str], only: list[str] | None = None) -> list[Path]:
+    """Bring every .po (or those of ``only``) in step with its template: new messages empty,
+    changed ones fuzzy."""
     changed = []
-    for owner in owners(project):
+    for owner in only or owners(project):
         template = read_catalog_file(project.template_path(owner))
         for language in languages:
             path = project.catalog_path(owner, language)

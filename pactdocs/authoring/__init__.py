@@ -1,0 +1,1 @@
+"""Authoring: new letters (``pactdocs new``), from scratch or from a Word draft."""
