@@ -61,4 +61,9 @@ def check_project(project: Project) -> list[PactdocsError]:
         problems.append(PactdocsError(
             "libharfbuzz-subset is not installed: PDFs are about 3x slower to write",
             hint="install the Debian package libharfbuzz-subset0 (make setup does)"))
-    return problems
+    # One mistake found by two checks (a Markdown slip breaks both the template and the
+    # catalog extraction) is reported once.
+    unique: dict[str, PactdocsError] = {}
+    for problem in problems:
+        unique.setdefault(str(problem), problem)
+    return list(unique.values())
