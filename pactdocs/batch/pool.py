@@ -1,6 +1,7 @@
 """Run units of work in worker processes that survive each other's crashes.
 
-Each worker starts once (imports, fonts, templates, catalogs), then takes units one at a time.
+Workers are forked from a parent that has already done the fixed work (imports, fonts,
+templates, catalogs) and inherit it; each starts once, then takes units one at a time.
 A worker that dies or runs past the time limit costs only the unit it held: that unit is
 reported failed and a fresh worker takes its place. The pool knows nothing of what a unit is: it
 is handed the functions that start a worker, run a unit and describe a unit's failure.
