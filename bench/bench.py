@@ -16,7 +16,13 @@ Measures:
             server (aiosmtpd on 127.0.0.1, started here), to the .eml outbox, and a rerun that
             finds everything sent
 
-`--only review` or `--only send` runs that group alone (seconds, not minutes) and merges it into
+  workers   --jobs 1 vs --jobs 2 from the shell, wall and CPU-seconds: one Member State, full matrix
+  scaling   CPU-seconds per letter at 27, 270, 2,700 letters and per annex 2 row at 27, 270, 2,700
+            rows (bench/scaling.py says what is scaled: the registry holds exactly 27 states)
+  rerun_cpu the no-op rerun of the full matrix, wall and CPU-seconds
+
+`--only review`, `--only send`, `--only workers`, `--only scaling`, `--only engines` or
+`--only peers` runs that group alone (seconds, not minutes) and merges it into
 results.json.
 """
 
@@ -196,6 +202,34 @@ def sending(repeat: int, work: Path) -> dict[str, float]:
             "mean_message_kb": sum(received) / len(received) / 1024}
 
 
+def extra_group(name: str, repeat: int, work: Path, results: dict) -> dict:
+    """Run one of the groups about fixed work and scaling (bench/scaling.py), print its ratios."""
+    import scaling
+
+    if name == "workers":
+        print("--jobs 1 vs --jobs 2, wall and CPU-seconds ...", flush=True)
+        return scaling.workers(repeat, work)
+    if name == "scaling":
+        print("scaling: 27, 270, 2,700 letters and annex 2 rows (CPU-seconds per item) ...",
+              flush=True)
+        return scaling.scaling(repeat)
+    if name == "rerun":
+        print("no-op rerun of the full matrix (wall and CPU-seconds) ...", flush=True)
+        r = scaling.rerun(repeat, work)
+        print(f"  {r['documents']} documents unchanged in {r['wall_s']:.2f} s ({r['cpu_s']:.2f} CPU-s)")
+        return r
+    print("engines alone vs the pipeline (one 2-page letter) ...", flush=True)
+    e = engines(samples=15)
+    results["pdf_overhead_ratio"] = e["pipeline_pdf_s"] / e["weasyprint_alone_s"]
+    results["docx_vs_bare_python_docx_ratio"] = e["pipeline_docx_s"] / e["python_docx_alone_s"]
+    print(f"  compose {e['compose_s'] * 1000:.1f} ms, PDF {e['pipeline_pdf_s'] * 1000:.1f} ms vs "
+          f"WeasyPrint alone {e['weasyprint_alone_s'] * 1000:.1f} ms "
+          f"({results['pdf_overhead_ratio']:.2f}x), DOCX {e['pipeline_docx_s'] * 1000:.2f} ms vs "
+          f"bare python-docx {e['python_docx_alone_s'] * 1000:.2f} ms "
+          f"({results['docx_vs_bare_python_docx_ratio']:.2f}x)")
+    return e
+
+
 def installed_versions() -> dict:
     """Return the versions measured: every installed distribution and the lock file's hash."""
     import hashlib
@@ -211,7 +245,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
-    parser.add_argument("--only", choices=["review", "peers", "send"],
+    parser.add_argument("--only", choices=["review", "peers", "send", "workers", "scaling",
+                                           "engines", "rerun"],
                         help="run one group and merge it into the results")
     parser.add_argument("--peer-languages", default="de,fr",
                         help="languages of the side-by-side run with docxtpl + LibreOffice ('all': 24)")
@@ -221,10 +256,13 @@ def main() -> None:
         path = ROOT / "bench" / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
         results["versions"] = installed_versions()
-        key = {"review": "translator_tools", "peers": "peers", "send": "send"}[args.only]
+        key = {"review": "translator_tools", "peers": "peers", "send": "send", "workers": "workers",
+               "scaling": "scaling", "engines": "engines", "rerun": "rerun_cpu"}[args.only]
         try:
             if args.only == "peers":
                 results[key] = peers(args.peer_languages, args.repeat)
+            elif args.only in ("workers", "scaling", "engines", "rerun"):
+                results[key] = extra_group(args.only, args.repeat, work, results)
             else:
                 results[key] = (translator_tools if args.only == "review" else sending)(args.repeat, work)
         finally:
@@ -273,16 +311,10 @@ def main() -> None:
         results["single_s"], results["single_runs"] = median_of(args.repeat, single)
         print(f"  {results['single_s']:.2f} s")
 
-        print("engines alone vs the pipeline (one 2-page letter) ...", flush=True)
-        e = engines(samples=15)
-        results["engines"] = e
-        results["pdf_overhead_ratio"] = e["pipeline_pdf_s"] / e["weasyprint_alone_s"]
-        results["docx_vs_bare_python_docx_ratio"] = e["pipeline_docx_s"] / e["python_docx_alone_s"]
-        print(f"  compose {e['compose_s'] * 1000:.1f} ms, PDF {e['pipeline_pdf_s'] * 1000:.1f} ms vs "
-              f"WeasyPrint alone {e['weasyprint_alone_s'] * 1000:.1f} ms "
-              f"({results['pdf_overhead_ratio']:.2f}x), DOCX {e['pipeline_docx_s'] * 1000:.1f} ms vs "
-              f"bare python-docx {e['python_docx_alone_s'] * 1000:.1f} ms "
-              f"({results['docx_vs_bare_python_docx_ratio']:.2f}x)")
+        results["engines"] = extra_group("engines", args.repeat, work, results)
+        for group in ("workers", "scaling", "rerun"):
+            results["rerun_cpu" if group == "rerun" else group] = extra_group(
+                group, args.repeat, work, results)
 
         print(f"peers: docxtpl + LibreOffice vs pactdocs ({args.peer_languages}) ...", flush=True)
         results["peers"] = peers(args.peer_languages, args.repeat)

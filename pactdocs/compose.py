@@ -13,7 +13,7 @@ import operator
 import os
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -433,6 +433,21 @@ class Composer:
         if self._language not in self._formatters:
             self._formatters[self._language] = Formatter(self.languages[self._language])
         return self._formatters[self._language]
+
+    def prepare(self, languages: Iterable[str]) -> None:
+        """Load now the catalogs and locale data of ``languages`` (the letter's and the frame's).
+
+        Called once before worker processes fork, so that every worker inherits them.
+        """
+        for language in languages:
+            for owner in (self.letter.name, FRAME_DIR):
+                if language != self.letter.source_language:
+                    try:
+                        self.catalog(owner, language)
+                    except PactdocsError:
+                        pass  # the documents of that language report it themselves
+            if language in self.languages and language not in self._formatters:
+                self._formatters[language] = Formatter(self.languages[language])
 
     def catalog(self, owner: str, language: str) -> Catalog:
         key = (owner, language)

@@ -214,25 +214,52 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
 _WORKER: dict[str, Any] = {}
 
 
-def worker_init(root: str, letter: str, out: str, final: bool,
-                formats: tuple[str, ...] = ()) -> None:
-    """Load everything a worker needs once: registry, templates, catalogs, writers.
+def prepare_workers(project: Project, letter: Letter, composer: Composer, out: Path, *,
+                    final: bool, formats: tuple[str, ...], languages: Iterable[str],
+                    workers: int) -> None:
+    """Do the fixed work of every worker once, here, before the workers fork.
 
-    The writers of ``formats`` are loaded here, before the worker reports ready, so that the
-    time limit of its first document does not include importing them.
+    The workers inherit all of it (copy-on-write): the registry and templates the ``composer``
+    already holds, the catalogs and locale data of ``languages``, the writers of ``formats`` with
+    their libraries imported, fonts and styles loaded (a PDF writer's FontConfiguration is shared)
+    and the shared-library look-ups done. A worker then only opens its output folder
+    (:func:`worker_start`).
+
+    Hyphenation patterns are loaded here when there are no more languages than ``workers``
+    (each language would be loaded by several workers); with more, each worker keeps to one
+    language at a time (the pool's affinity) and loads the patterns of the languages it gets,
+    in parallel with the others, which costs the same CPU and less time.
     """
-    project = Project(Path(root))
-    definition = project.letter(letter)
-    registry = project.registry()
-    _WORKER.update(project=project, letter=definition,
-                   composer=Composer(project, definition, registry),
-                   out=Path(out), folder=OutputFolder(Path(out)), final=final, writers={})
+    chosen = sorted(set(languages))
+    _WORKER.clear()
+    _WORKER.update(project=project, letter=letter, composer=composer, out=Path(out), final=final,
+                   writers={}, prepared_by=os.getpid())
+    from .pool import remember_library_lookups
+
+    remember_library_lookups()
+    composer.prepare(chosen)
+    _warm_up(letter, formats)
+    if len(chosen) <= workers:
+        for fmt in formats:
+            prepare = getattr(_writer(fmt), "prepare", None)
+            if prepare is not None:
+                prepare([composer.languages[code].tag for code in chosen
+                         if code in composer.languages], pinned_timestamp(letter))
+
+
+def worker_start(memory_mb: int) -> None:
+    """In a freshly forked worker: what a process cannot share (its own output folder handles)."""
+    _WORKER["folder"] = OutputFolder(_WORKER["out"])
+    _WORKER["memory"] = memory_mb
+
+
+def _warm_up(letter: Letter, formats: tuple[str, ...]) -> None:
     # The first document a writer renders also loads fonts and styles (half a second for PDF):
-    # done here on a one-line page, so no document's time limit pays for it.
+    # done on a one-line page, so no document pays for it, nor its time limit.
     from ..model import Document, Paragraph, Run
 
     warm_up = Document(kind="annex", language="en", title="-", author="-", subject="-",
-                       created=pinned_timestamp(definition), letterhead=("-",),
+                       created=pinned_timestamp(letter), letterhead=("-",),
                        body=(Paragraph((Run("-"),)),), heading="-", subheading="-")
     for fmt in formats:
         try:
@@ -413,7 +440,7 @@ def merge(project: Project, options: Options,
         if os.path.lexists(manifest_path) and not manifest_ok:
             notices.append(f"notice: {MANIFEST_NAME} was unreadable; it is written again")
         summary = _run(project, letter, options, out, folder, store, units, jobs, refused,
-                       progress, run_pool, notices)
+                       progress, run_pool, notices, composer=composer)
     finally:
         folder.close()
     summary.seconds = time.perf_counter() - started
@@ -423,7 +450,7 @@ def merge(project: Project, options: Options,
 def _run(project: Project, letter: Letter, options: Options, out: Path, folder: OutputFolder,
          store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
          progress: Callable[[int, int], None] | None, run_pool: Any,
-         notices: list[str]) -> Summary:
+         notices: list[str], *, composer: Composer) -> Summary:
     known = {} if options.force else store.known()
     signatures = {} if options.verify or options.force else store.signatures()
     results: dict[str, Result] = {}
@@ -471,9 +498,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
             progress(done, total)
 
     def start_worker() -> None:
-        worker_init(root=str(project.root), letter=letter.name, out=str(out), final=options.final,
-                    formats=options.formats)
-        _WORKER["memory"] = options.memory
+        worker_start(options.memory)
 
     def unit_failed(unit: Unit, reason: str) -> list[Result]:
         return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs]
@@ -483,9 +508,14 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         notices.append(notice)
     # Shared annexes first: they fan out to many files, and they are few.
     todo.sort(key=lambda u: u.recipient is not None)
+    if todo:
+        prepare_workers(project, letter, composer, out, final=options.final,
+                        formats=options.formats, languages={u.language for u in todo},
+                        workers=workers)
     try:
         run_pool(todo, on_results, start=start_worker, run=run_unit, failed=unit_failed,
-                 jobs=workers, timeout=options.timeout, memory_mb=options.memory)
+                 jobs=workers, timeout=options.timeout, memory_mb=options.memory,
+                 affinity=_language_of)
     finally:
         store.close()
     manifest = _manifest(letter, jobs, results, draft=not options.final)
@@ -495,6 +525,10 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     for entry in manifest["documents"]:
         counts[entry["status"]] += 1
     return Summary(out, manifest, counts, 0.0, notices)
+
+
+def _language_of(unit: Unit) -> str:
+    return unit.language
 
 
 def _fresh(folder: OutputFolder, job: Job, known: tuple[str, str, int] | None) -> bool:

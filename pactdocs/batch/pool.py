@@ -1,6 +1,7 @@
 """Run units of work in worker processes that survive each other's crashes.
 
-Each worker starts once (imports, fonts, templates, catalogs), then takes units one at a time.
+Workers are forked from a parent that has already done the fixed work (imports, fonts,
+templates, catalogs) and inherit it; each starts once, then takes units one at a time.
 A worker that dies or runs past the time limit costs only the unit it held: that unit is
 reported failed and a fresh worker takes its place. The pool knows nothing of what a unit is: it
 is handed the functions that start a worker, run a unit and describe a unit's failure.
@@ -15,6 +16,7 @@ pid besides, so no worker outlives a killed run.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import os
 import resource
@@ -22,9 +24,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from ..errors import RenderError
 
@@ -33,6 +37,20 @@ R = TypeVar("R")
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def remember_library_lookups() -> None:
+    """Make ``ctypes.util.find_library`` answer each name once per run, then from memory.
+
+    A look-up runs ``ldconfig`` or ``gcc`` (10-30 ms each, WeasyPrint asks for some twenty
+    names). Called in the parent before the workers fork, so every worker inherits the answers
+    instead of asking again.
+    """
+    import ctypes.util
+    import functools
+
+    if not hasattr(ctypes.util.find_library, "cache_info"):
+        ctypes.util.find_library = functools.cache(ctypes.util.find_library)
 
 
 def _tie_to_parent(parent: int) -> None:
@@ -83,20 +101,66 @@ def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any
         conn.send(("done", run(unit)))
 
 
+class _Queue(Generic[U]):
+    """Units waiting for a worker, grouped by affinity key, each group in the given order.
+
+    A worker is given the next unit of the key it last worked on, so that what a worker loads
+    for a key (a language's hyphenation patterns, say) is loaded by one worker only; when its
+    key runs out it takes the first key no other worker holds, and only then shares one.
+    Without an affinity every unit has the same key: plain order.
+    """
+
+    def __init__(self, units: list[U], affinity: Callable[[U], Hashable] | None) -> None:
+        self._groups: dict[Hashable, deque[U]] = {}
+        for unit in units:
+            self._groups.setdefault(affinity(unit) if affinity else None, deque()).append(unit)
+
+    def __bool__(self) -> bool:
+        return bool(self._groups)
+
+    def take(self, preferred: Hashable, held: set[Hashable]) -> tuple[Hashable, U]:
+        key = preferred if preferred in self._groups else next(
+            (k for k in self._groups if k not in held), next(iter(self._groups)))
+        group = self._groups[key]
+        unit = group.popleft()
+        if not group:
+            del self._groups[key]
+        return key, unit
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects made so far out of the garbage collector while workers are forked.
+
+    A collection in a worker would walk (and so write to) every object it inherited, copying
+    the parent's pages one by one; frozen objects are never walked, so the pages stay shared.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
              start: Callable[[], None], run: Callable[[U], list[R]],
              failed: Callable[[U, str], list[R]], jobs: int, timeout: float,
-             memory_mb: int = 0) -> None:
+             memory_mb: int = 0, affinity: Callable[[U], Hashable] | None = None) -> None:
     """Run ``units`` in this order; call ``on_results`` with each unit's results as they arrive.
 
     ``start`` prepares a worker (once per process), ``run`` renders one unit, ``failed`` gives the
     results of a unit whose worker died or ran past ``timeout`` seconds. ``memory_mb`` caps the
-    address space of each worker (0: no cap).
+    address space of each worker (0: no cap). ``affinity`` gives a unit's key: a worker keeps
+    to one key while it has units (see :class:`_Queue`).
+
+    Work every worker needs belongs in this process before the call: workers are forked and
+    inherit it; ``start`` is for what a process cannot share.
     """
     if not units:
         return
     jobs = max(1, min(jobs, len(units), os.cpu_count() or 1))
-    queue = list(reversed(units))
+    queue = _Queue(units, affinity)
     context = mp.get_context("fork")
     workers: dict[Connection, dict[str, Any]] = {}
 
@@ -106,12 +170,14 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
                                   args=(child, start, run, os.getpid(), memory_mb))
         process.start()
         child.close()
-        workers[parent] = {"process": process, "unit": None, "since": 0.0, "ready": False}
+        workers[parent] = {"process": process, "unit": None, "since": 0.0, "ready": False,
+                           "key": None}
 
     def give(conn: Connection) -> None:
         state = workers[conn]
         if queue:
-            unit = queue.pop()
+            held = {s["key"] for c, s in workers.items() if c is not conn and s["unit"] is not None}
+            state["key"], unit = queue.take(state["key"], held)
             state["unit"], state["since"] = unit, time.monotonic()
             conn.send(unit)
         else:
@@ -140,7 +206,8 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
             spawn()
 
     try:
-        _loop(workers, spawn, give, fail, on_results, jobs, timeout)
+        with _frozen_heap():
+            _loop(workers, spawn, give, fail, on_results, jobs, timeout)
     finally:
         for state in workers.values():
             state["process"].kill()

@@ -9,7 +9,9 @@ keeps every line and follows the file's own ``Plural-Forms``, and every problem 
 
 from __future__ import annotations
 
+import functools
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -200,9 +202,15 @@ def _single_forms(rule: PluralRule) -> set[int]:
     return {form for form, numbers in rule.distribution().items() if len(numbers) <= 2}
 
 
+@functools.lru_cache(maxsize=512)
+def _shown(path: Path, cwd: str) -> str:
+    return relpath(path)
+
+
 def check_entry(entry: Entry, rule: PluralRule, path: Path) -> list[CatalogError]:
     """Return the translator errors in one entry: placeholders, markup, plural forms."""
-    shown = relpath(path)
+    # The path as shown in errors: resolved once per file (and working directory), not per entry.
+    shown = _shown(path, os.getcwd())
     problems: list[CatalogError] = []
     if entry.status == "untranslated" and not any(entry.strings):
         return problems

@@ -1,0 +1,187 @@
+"""Benchmark groups about fixed work and scaling: workers' CPU, letters and table rows.
+
+The registry accepts exactly the 27 EU Member State codes (a synthetic code is refused by
+`pactdocs check`), so "more recipients" cannot be a bigger registry. What scales here instead:
+
+  workers   the same run with --jobs 1 and --jobs 2, from the shell: wall and CPU-seconds (this
+            process's children: the CLI and its workers) for one Member State and for the full
+            matrix. A second worker must add no CPU beyond its share of the documents.
+  letters   N letters composed and written (DOCX) in one process, N = 27, 270, 2,700, taking the
+            (Member State, language) pairs of the registry in turn (27 x 24 = 648 distinct pairs,
+            so 2,700 letters visit each pair four or five times): CPU-seconds per letter.
+  rows      annex 2 (one row per Member State) with its rows repeated to 27, 270, 2,700 rows,
+            written as DOCX and PDF: CPU-seconds per row.
+
+Linear within 5 %: per-item cost at 2,700 over per-item cost at 27 (and at 270) within 1.05.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LETTER = "pact-implementation"
+SIZES = (27, 270, 2700)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def shell_merge(args: list[str], out: Path) -> dict[str, float]:
+    """Run `pactdocs merge` from the shell into a fresh ``out``; wall and CPU-seconds."""
+    shutil.rmtree(out, ignore_errors=True)
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(ROOT), "merge",
+                           LETTER, *args, "--out", str(out), "--quiet"],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"pactdocs failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    documents = sum(1 for p in out.rglob("*") if p.suffix in (".pdf", ".docx"))
+    return {"wall_s": wall, "cpu_s": _children_cpu() - cpu, "documents": documents}
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, Any]:
+    return {"wall_s": statistics.median(r["wall_s"] for r in runs),
+            "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+            "documents": runs[0]["documents"], "runs": runs}
+
+
+def workers(repeat: int, work: Path, full_matrix: bool = True) -> dict[str, Any]:
+    """--jobs 1 vs --jobs 2: one Member State in one language, and the full matrix."""
+    result: dict[str, Any] = {}
+    cases = [("one_member_state", ["--to", "AT", "--lang", "de"], repeat)]
+    if full_matrix:
+        cases.append(("full_matrix", ["--lang", "all"], max(1, repeat - 2)))
+    for name, args, times in cases:
+        one, two = [], []
+        for _ in range(times):  # interleaved, so that a noisy neighbour hits both alike
+            one.append(shell_merge([*args, "--jobs", "1"], work / "w1"))
+            two.append(shell_merge([*args, "--jobs", "2"], work / "w2"))
+        a, b = _medians(one), _medians(two)
+        result[name] = {"jobs1": a, "jobs2": b, "speedup_wall": a["wall_s"] / b["wall_s"],
+                        "cpu_ratio_jobs2_vs_jobs1": b["cpu_s"] / a["cpu_s"],
+                        "cpu_s_per_document_jobs1": a["cpu_s"] / a["documents"],
+                        "cpu_s_per_document_jobs2": b["cpu_s"] / b["documents"]}
+        print(f"  {name} ({a['documents']} documents): jobs 1 {a['wall_s']:.2f} s "
+              f"({a['cpu_s']:.2f} CPU-s), jobs 2 {b['wall_s']:.2f} s ({b['cpu_s']:.2f} CPU-s): "
+              f"{result[name]['speedup_wall']:.2f}x wall, "
+              f"{result[name]['cpu_ratio_jobs2_vs_jobs1']:.3f}x CPU", flush=True)
+    return result
+
+
+def _per_item(samples: int, count: int, fn: Callable[[], None]) -> float:
+    """Median CPU-seconds per item of ``fn`` (which handles ``count`` items)."""
+    values = []
+    for _ in range(samples):
+        cpu = _self_cpu()
+        fn()
+        values.append((_self_cpu() - cpu) / count)
+    return statistics.median(values)
+
+
+def _linearity(per_item: dict[int, float]) -> dict[str, float]:
+    small, middle, large = (per_item[n] for n in SIZES)
+    return {"per_item_270_vs_27": middle / small, "per_item_2700_vs_270": large / middle,
+            "per_item_2700_vs_27": large / small,
+            "cost_2700_vs_270": (large * 2700) / (middle * 270)}
+
+
+def scaling(repeat: int) -> dict[str, Any]:
+    """CPU-seconds per letter at 27, 270, 2,700 letters, and per annex 2 row at 27 ... 2,700 rows."""
+    from pactdocs.compose import Composer, Project
+    from pactdocs.model import Table
+    from pactdocs.writers import get_writer
+
+    project = Project(ROOT)
+    letter = project.letter(LETTER)
+    registry = project.registry()
+    composer = Composer(project, letter, registry)
+    languages = list(composer.languages)
+    pairs = [(code, lang) for lang in languages for code in registry.member_states]
+    docx, pdf = get_writer("docx"), get_writer("pdf")
+    part = letter.part("letter")
+    composer.prepare(languages)
+    docx.write(composer.compose(part, "AT", "de"))  # warm up
+
+    def letters(n: int) -> Callable[[], None]:
+        def go() -> None:
+            for i in range(n):
+                code, lang = pairs[i % len(pairs)]
+                docx.write(composer.compose(part, code, lang))
+        return go
+
+    per_letter = {n: _per_item(repeat, n, letters(n)) for n in SIZES}
+    result: dict[str, Any] = {
+        "scaled": "letters composed + written as DOCX in one process, cycling the 648 "
+                  "(Member State, language) pairs; annex 2 rows repeated from the 27 Member States",
+        "letters_cpu_s_per_letter": {str(n): v for n, v in per_letter.items()},
+        "letters_linearity": _linearity(per_letter)}
+    print("  letters (compose + DOCX): " + ", ".join(
+        f"{n}: {v * 1000:.2f} ms" for n, v in per_letter.items())
+        + f"; 2,700 cost {result['letters_linearity']['cost_2700_vs_270']:.3f}x of 270 "
+          "(10x is linear)", flush=True)
+
+    annex = letter.part("annex-2")
+    base = composer.compose(annex, None, "en")
+    index = next(i for i, b in enumerate(base.body) if isinstance(b, Table))
+    table = base.body[index]
+    assert isinstance(table, Table)
+
+    def with_rows(n: int) -> Any:
+        rows = tuple(table.rows[i % len(table.rows)] for i in range(n))
+        body = (*base.body[:index], dataclasses.replace(table, rows=rows), *base.body[index + 1:])
+        return dataclasses.replace(base, body=body)
+
+    def writing(writer: Any, document: Any) -> Callable[[], None]:
+        return lambda: writer.write(document)
+
+    for name, writer, samples in (("docx", docx, repeat), ("pdf", pdf, max(1, repeat - 2))):
+        per_row = {}
+        for n in SIZES:
+            per_row[n] = _per_item(samples, n, writing(writer, with_rows(n)))
+        result[f"annex2_{name}_cpu_s_per_row"] = {str(n): v for n, v in per_row.items()}
+        result[f"annex2_{name}_linearity"] = _linearity(per_row)
+        print(f"  annex 2 {name.upper()} per row: " + ", ".join(
+            f"{n}: {v * 1000:.3f} ms" for n, v in per_row.items())
+            + f"; 2,700 rows cost {result[f'annex2_{name}_linearity']['cost_2700_vs_270']:.3f}x "
+              "of 270", flush=True)
+    return result
+
+
+def rerun(repeat: int, work: Path) -> dict[str, float]:
+    """A no-op rerun of the full matrix from the shell (the largest run the registry allows)."""
+    first = shell_merge(["--lang", "all"], work / "rerun")
+    runs = []
+    for _ in range(repeat):
+        cpu = _children_cpu()
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(ROOT), "merge",
+                        LETTER, "--lang", "all", "--out", str(work / "rerun"), "--quiet"],
+                       check=True, capture_output=True)
+        runs.append({"wall_s": time.perf_counter() - started, "cpu_s": _children_cpu() - cpu})
+    return {"documents": first["documents"],
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "cpu_s": statistics.median(r["cpu_s"] for r in runs)}
+
+
+def tmp_work() -> Path:
+    return Path(tempfile.mkdtemp(prefix="pactdocs-bench-scaling-"))

@@ -1,0 +1,116 @@
+"""The fixed work of a run is done once, in the parent, before the workers fork.
+
+Each hook below appends the id of the process that called it to a log file, so calls made in
+forked workers are counted as well as the parent's own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from readback import SOFT_HYPHEN_SHOWN, pdf_text
+
+import pactdocs
+from pactdocs.batch import merge as merge_module
+from pactdocs.batch.pool import _Queue
+
+LETTER = "pact-implementation"
+
+
+def _logging(log: Path, what: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def logged(*args: Any, **kwargs: Any) -> Any:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {what}\n")
+        return fn(*args, **kwargs)
+    return logged
+
+
+def _calls(log: Path) -> list[tuple[int, str]]:
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return [(int(pid), what) for pid, what in (line.split(" ", 1) for line in lines)]
+
+
+def test_workers_inherit_registry_templates_catalogs_and_patterns(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes.util
+
+    import pyphen
+
+    from pactdocs import compose
+    from pactdocs.sources import registry
+
+    log = tmp_path / "calls.log"
+    monkeypatch.setattr(registry, "load_registry", _logging(log, "registry", registry.load_registry))
+    monkeypatch.setattr(compose, "load_catalog", _logging(log, "catalog", compose.load_catalog))
+    monkeypatch.setattr(compose.Composer, "__init__",
+                        _logging(log, "composer", compose.Composer.__init__))
+    monkeypatch.setattr(pyphen.HyphDict, "__init__",
+                        _logging(log, "hyphenation", pyphen.HyphDict.__init__))
+    monkeypatch.setattr(ctypes.util, "find_library",
+                        _logging(log, "find_library", ctypes.util.find_library))
+    monkeypatch.setattr(merge_module, "run_unit", _logging(log, "unit", merge_module.run_unit))
+    pyphen.hdcache.clear()  # patterns another test loaded in this process would hide a load
+
+    out = tmp_path / "out"
+    summary = pactdocs.merge(pactdocs.Project(project),
+                             pactdocs.Options(letter=LETTER, to="AT,DE", lang="de", out=out,
+                                              jobs=2))
+    # 2 recipients x 3 parts x PDF + DOCX (each shared annex is rendered once, written twice)
+    assert summary.counts == {"written": 12, "unchanged": 0, "failed": 0}
+
+    calls = _calls(log)
+    parent = os.getpid()
+    workers = {pid for pid, what in calls if what == "unit"}
+    # The documents were rendered by two worker processes, not by this one.
+    assert len(workers) == 2 and parent not in workers
+    assert sum(1 for _, what in calls if what == "unit") == 4  # 2 letters, 2 shared annexes
+    # Everything else happened here, once: the registry loaded once, one composer, each of the
+    # two German catalogs once, the German hyphenation patterns once, no library look-up in a
+    # worker.
+    elsewhere = [(pid, what) for pid, what in calls if pid != parent and what != "unit"]
+    assert elsewhere == []
+    assert [what for _, what in calls].count("registry") == 1
+    assert [what for _, what in calls].count("composer") == 1
+    assert [what for _, what in calls].count("catalog") == 2
+    assert [what for _, what in calls].count("hyphenation") == 1
+    # What the workers wrote is the German letter, hyphenated with the inherited patterns.
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    letter = next(d for d in manifest["documents"]
+                  if d["recipient"] == "DE" and d["part"] == "letter" and d["format"] == "pdf")
+    text = pdf_text(out / letter["path"], hyphenated=True)
+    assert "Deutschland" in text and SOFT_HYPHEN_SHOWN in text
+
+
+def test_a_rerun_with_nothing_to_do_prepares_nothing(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    options = pactdocs.Options(letter=LETTER, to="AT", lang="de", out=out, parts=("letter",),
+                               formats=("docx",), jobs=1)
+    pactdocs.merge(pactdocs.Project(project), options)
+    log = tmp_path / "calls.log"
+    monkeypatch.setattr(merge_module, "prepare_workers",
+                        _logging(log, "prepare", merge_module.prepare_workers))
+    summary = pactdocs.merge(pactdocs.Project(project), options)
+    assert summary.counts["unchanged"] == 1
+    assert _calls(log) == []
+
+
+def test_a_worker_keeps_to_one_key_while_it_has_units() -> None:
+    units = [("de", 1), ("de", 2), ("fr", 1), ("fr", 2), ("hu", 1)]
+    queue = _Queue(units, affinity=lambda unit: unit[0])
+    # A fresh worker takes the first key; another fresh one the first key nobody holds.
+    assert queue.take(None, set()) == ("de", ("de", 1))
+    assert queue.take(None, {"de"}) == ("fr", ("fr", 1))
+    # Each keeps to its own key, in the given order.
+    assert queue.take("fr", {"de"}) == ("fr", ("fr", 2))
+    assert queue.take("de", {"fr"}) == ("de", ("de", 2))
+    # A worker whose key ran out takes a key nobody holds, and shares one only when none is left.
+    assert queue.take("de", {"fr"}) == ("hu", ("hu", 1))
+    assert not queue
+    plain = _Queue(units, affinity=None)
+    assert [plain.take(None, set())[1] for _ in units] == units
