@@ -321,3 +321,54 @@ def test_files_of_a_part_the_letter_lost_are_stale(project: Path, tmp_path: Path
                    "--out", str(out), "--clean") == 0
     assert set(files_of(out)) == {f"AT/de/{LETTER}-AT-de-letter.pdf",
                                   f"AT/de/{LETTER}-AT-de-annex-1.pdf"}
+
+
+# --- house style from the project ------------------------------------------------------------
+
+def test_the_projects_house_style_is_used(project: Path, tmp_path: Path) -> None:
+    import pikepdf
+
+    css = project / "letter_templates" / "_style" / "letter.css"
+    css.write_text(css.read_text(encoding="utf-8")
+                   + "\n/* house-mark-7f3a */\n@page { size: 148mm 210mm; }\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli(project, "merge", LETTER, "--to", "AT", "--parts", "letter", "--format",
+                   "pdf,html", "--quiet", "--out", str(out)) == 0
+    html = (out / "AT" / "de" / f"{LETTER}-AT-de-letter.html").read_text(encoding="utf-8")
+    assert "house-mark-7f3a" in html
+    with pikepdf.open(out / "AT" / "de" / f"{LETTER}-AT-de-letter.pdf") as pdf:
+        width, height = (float(v) for v in pdf.pages[0].mediabox[2:])
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (148, 210)
+
+
+def test_a_regular_install_renders_the_project(project: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from conftest import ROOT
+
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", str(ROOT), "-w", str(wheels)], check=True,
+                   capture_output=True, cwd=tmp_path)
+    (wheel,) = wheels.glob("pactdocs-*.whl")
+    installed = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(installed)
+    assert not (installed / "letter_templates").exists()
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    out = tmp_path / "out"
+    probe = subprocess.run([sys.executable, "-c", "import pactdocs; print(pactdocs.__file__)"],
+                           env=env, capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert probe.stdout.startswith(str(installed))
+    done = subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(project),
+                           "merge", LETTER, "--to", "AT", "--format", "pdf,docx,html",
+                           "--quiet", "--out", str(out)], env=env, capture_output=True,
+                          text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(files_of(out)) == 6
+    review = subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(project),
+                             "review", LETTER, "--lang", "fr", "--parts", "letter",
+                             "--format", "pdf,docx", "--out", str(tmp_path / "review")],
+                            env=env, capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert review.returncode == 0, review.stderr
+    assert len(list((tmp_path / "review").glob("*"))) == 2

@@ -21,7 +21,6 @@ from .. import __version__
 from ..errors import RenderError
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
 from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
-from .html import STYLE_DIR
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -66,8 +65,8 @@ class DocxWriter:
     name = "docx"
     suffix = ".docx"
 
-    def __init__(self, style_dir: Path | None = None) -> None:
-        self._style_dir = style_dir or STYLE_DIR
+    def __init__(self, style_dir: Path) -> None:
+        self._style_dir = style_dir
         self._prepared: bytes | None = None
         self._style_ids: dict[str, str] = {}
         self._section: dict[str, str] = {}
