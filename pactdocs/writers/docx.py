@@ -198,7 +198,8 @@ class DocxWriter:
         lh = d.letterhead
         for i, line in enumerate(lh):
             style = ("Letterhead Title" if i == 0 else
-                     "Letterhead Function" if i == len(lh) - 1 and d.kind == "letter" else "Letterhead")
+                     "Letterhead" if i < len(lh) - 1 else
+                     "Letterhead Function" if d.kind == "letter" else "Annex Letterhead Function")
             out.append(self._text(style, line))
         if d.kind == "letter":
             for style, value in (("Place Date", d.place_date), ("Reference", d.reference),
@@ -279,7 +280,9 @@ class DocxWriter:
                          ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         headers: list[tuple[str, str]] = []
         footers: list[tuple[str, str]] = []
-        first_page = d.kind == "letter" and bool(d.addressee)
+        # Page 1 keeps the foot free as the PDF does (letter.css: @page :first, 62 mm): the
+        # addressee block of a letter, a spacer of the same height on an annex.
+        first_page = True
         if d.draft_mark:
             mark = _declaration("hdr") + self._text("Draft Mark", d.draft_mark) + "</w:hdr>"
             headers.append(("default", mark))
@@ -287,7 +290,8 @@ class DocxWriter:
                 headers.append(("first", mark))
         footers.append(("default", _declaration("ftr") + self._page_number() + "</w:ftr>"))
         if first_page:
-            lines = "".join(self._text("Addressee", line) for line in d.addressee)
+            lines = ("".join(self._text("Addressee", line) for line in d.addressee)
+                     if d.addressee else self._p("First Page Foot", ""))
             footers.append(("first", _declaration("ftr") + lines + self._page_number() + "</w:ftr>"))
         return headers, footers
 
