@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 UV_VERSION := 0.13.8
 # What WeasyPrint, the house fonts and the tests need from Debian; python3-venv for the venv;
-# Chromium for the review web page tests (Playwright drives it) and OmegaT for the XLIFF round trip.
+# Chromium for the review web page tests (Playwright drives it), OmegaT for the XLIFF round trip
+# and LibreOffice (headless) for the DOCX layout test.
 SYSTEM_PACKAGES := python3-venv poppler-utils libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
-	fonts-liberation2 fonts-dejavu-core gettext chromium omegat
+	fonts-liberation2 fonts-dejavu-core gettext chromium omegat libreoffice-writer-nogui
 
 .PHONY: setup system demo test bench lint lock clean
 

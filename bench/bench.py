@@ -75,7 +75,8 @@ def engines(samples: int) -> dict[str, float]:
     letter = project.letter(LETTER)
     composer = Composer(project, letter, project.registry())
     doc = composer.compose(letter.part("letter"), "AT", "de")
-    pdf, docx, html = get_writer("pdf"), get_writer("docx"), get_writer("html")
+    style = ROOT / "letter_templates" / "_style"
+    pdf, docx, html = (get_writer(f, style) for f in ("pdf", "docx", "html"))
     pdf.write(doc), docx.write(doc)  # warm up
     markup = html.write(doc).decode()
 

@@ -50,7 +50,7 @@ def main() -> None:
             pdf_writer.OPTIONS.clear()
             pdf_writer.OPTIONS.update(archival)
 
-    writer = pdf_writer.PdfWriter()
+    writer = pdf_writer.PdfWriter(ROOT / "letter_templates" / "_style")
     render(plain, False), render(archival, True)  # warm up
     # Alternate the variants so that the load of a shared machine falls on both alike.
     plain_times, archival_times, outputs = [], [], set()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import PactdocsError, UsageError
+from .batch.interrupt import stoppable
+from .errors import Interrupted, PactdocsError, UsageError
 
 if TYPE_CHECKING:
     from .batch.merge import Summary
@@ -17,11 +20,81 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Kept here so that building the parser imports nothing heavy (merge.DEFAULT_MEMORY_MB is the same).
 DEFAULT_MEMORY_MB = 1536
+# The writers merge and review offer (pactdocs.writers.WRITERS, named here to import nothing heavy).
+MERGE_FORMATS = ("pdf", "docx", "html")
+
+
+# --- option types: argparse rejects a senseless value with the valid choices (exit 2) ----------
+
+def _items(text: str, what: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in text.split(","))
+    if not text.strip() or any(not item for item in items):
+        raise argparse.ArgumentTypeError(f"an empty {what} in '{text}'")
+    twice = sorted({item for item in items if items.count(item) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{what} {', '.join(twice)} given twice in '{text}'")
+    return items
+
+
+def _format_list(choices: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        items = _items(text, "format")
+        unknown = [item for item in items if item not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown format '{unknown[0]}' (choose from "
+                                             f"{', '.join(choices)}, comma-separated)")
+        return items
+
+    parse.__name__ = "format list"
+    return parse
+
+
+def _name_list(what: str) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        return _items(text, what)
+
+    parse.__name__ = f"{what} list"
+    return parse
+
+
+def _bounded_int(low: int, high: int, name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number "
+                                             f"(give {low} to {high})") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range (give {low} to {high})")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def _seconds(name: str, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+        if not (math.isfinite(value) and 0 < value <= high):
+            raise argparse.ArgumentTypeError(f"'{text}' is not a time limit (give more than 0 "
+                                             f"and at most {high:g} seconds)")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def _folder(text: str) -> str:
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError("give a folder name")
+    return text
 
 
 def _project(args: argparse.Namespace) -> Project:
     from .compose import Project
-
 
     return Project(Path(args.project).resolve())
 
@@ -57,21 +130,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from .batch.merge import Options, merge
     from .batch.progress import Progress
 
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if not 0 < args.timeout <= 86400:
-        raise UsageError("--timeout must be between 0 and 86400 seconds")
-    if not 256 <= args.memory <= 1024 * 1024:
-        raise UsageError("--memory must be at least 256 (MB)", hint="a worker needs about 300 MB")
     options = Options(
-        letter=args.letter, to=args.to, lang=args.lang,
-        formats=tuple(f.strip() for f in args.format.split(",") if f.strip()),
-        parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()) if args.parts else (),
+        letter=args.letter, to=args.to, lang=args.lang, formats=args.format,
+        parts=args.parts or (),
         out=Path(args.out) if args.out else None, jobs=args.jobs or 0, final=args.final,
         force=args.force, dry_run=args.dry_run, timeout=args.timeout, wait=args.wait,
-        memory=args.memory, verify=args.verify)
+        memory=args.memory, verify=args.verify, clean=args.clean,
+        command=" ".join(["merge", *(args.argv or [])]))
     quiet = args.quiet or not sys.stderr.isatty()
-    with Progress(enabled=not quiet) as progress:
+    with stoppable(), Progress(enabled=not quiet) as progress:
         summary = merge(_project(args), options, progress=progress.update)
     for notice in summary.notices:
         print(f"pactdocs: {notice}", file=sys.stderr)
@@ -83,10 +150,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
     if len(failed) > 20:
         print(f"failed: … and {len(failed) - 20} more (see manifest.json)", file=sys.stderr)
     c = summary.counts
-    total = sum(c.values())
     rate = c["written"] / summary.seconds if summary.seconds else 0.0
+    for path in summary.removed:
+        print(f"removed: {path}")
+    for doc in [d for d in summary.manifest["documents"] if d.get("stale")][:20]:
+        print(f"stale: {doc['path']}: {doc['stale']} (--clean removes it)", file=sys.stderr)
+    total = c["written"] + c["unchanged"] + c["failed"]
     print(f"{total} documents: {c['written']} written, {c['unchanged']} unchanged, "
-          f"{c['failed']} failed in {summary.seconds:.1f} s ({rate:.1f} documents/s) "
+          f"{c['failed']} failed; {c['kept']} kept from earlier runs, {c['stale']} stale"
+          f"{f', {len(summary.removed)} removed' if summary.removed else ''} in "
+          f"{summary.seconds:.1f} s ({rate:.1f} documents/s) "
           f"→ {summary.out / 'manifest.json'}")
     return summary.exit_code
 
@@ -173,9 +246,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     written = write_reviews(
         _project(args), args.letter, args.lang, to=args.to,
-        formats=tuple(f.strip() for f in args.format.split(",") if f.strip()),
-        out=Path(args.out) if args.out else None,
-        parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()) if args.parts else ())
+        formats=args.format, out=Path(args.out) if args.out else None, parts=args.parts or ())
     for path in written:
         print(path)
     return EXIT_OK
@@ -399,22 +470,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("letter")
     p.add_argument("--to", help="a group name or comma-separated recipient codes")
     p.add_argument("--lang", default="auto", help="auto (default), all, or comma-separated codes")
-    p.add_argument("--format", default="pdf,docx", help="comma-separated: pdf, docx, html")
-    p.add_argument("--parts", help="comma-separated parts, e.g. letter,annex-1 (default: all)")
-    p.add_argument("--out", help="output folder (default: output/LETTER)")
-    p.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
+    p.add_argument("--format", default=("pdf", "docx"), type=_format_list(MERGE_FORMATS),
+                   help="comma-separated: pdf, docx, html (default: pdf,docx)")
+    p.add_argument("--parts", type=_name_list("part"),
+                   help="comma-separated parts, e.g. letter,annex-1 (default: all)")
+    p.add_argument("--out", type=_folder, help="output folder (default: output/LETTER)")
+    p.add_argument("--jobs", type=_bounded_int(1, 4096, "--jobs"),
+                   help="worker processes (default: number of cores)")
     p.add_argument("--final", action="store_true",
                    help="refuse languages with fuzzy or untranslated strings")
     p.add_argument("--force", action="store_true", help="rebuild documents that did not change")
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--timeout", type=float, default=120.0,
+    p.add_argument("--timeout", type=_seconds("--timeout", 86400), default=120.0,
                    help="seconds one document may take before it is stopped (default 120)")
-    p.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MB",
+    p.add_argument("--memory", type=_bounded_int(256, 1024 * 1024, "--memory"),
+                   default=DEFAULT_MEMORY_MB, metavar="MB",
                    help=f"memory one worker may use before its document fails (default "
                         f"{DEFAULT_MEMORY_MB})")
     p.add_argument("--wait", action="store_true",
                    help="when another run is writing into the output folder, wait for it")
+    p.add_argument("--clean", action="store_true",
+                   help="remove files pactdocs wrote earlier that no longer belong to the letter "
+                        "(the manifest marks them stale)")
     p.add_argument("--verify", action="store_true",
                    help="hash every output file, even those whose size, times and inode did not "
                         "change since pactdocs wrote them")
@@ -425,8 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", required=True, help="the target language, e.g. fr")
     p.add_argument("--to", help="recipient whose values fill the placeholders (default: the first "
                    "recipient who reads the language)")
-    p.add_argument("--format", default="html,pdf,docx", help="comma-separated: html, pdf, docx")
-    p.add_argument("--parts", help="comma-separated parts (default: the letter and every annex)")
+    p.add_argument("--format", default=("html", "pdf", "docx"),
+                   type=_format_list(MERGE_FORMATS), help="comma-separated: html, pdf, docx")
+    p.add_argument("--parts", type=_name_list("part"),
+                   help="comma-separated parts (default: the letter and every annex)")
     p.add_argument("--out", help="output folder (default: output/review/LETTER/LANG)")
     p.set_defaults(func=cmd_review)
 
@@ -515,18 +595,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
+    args.argv = raw[raw.index(args.command) + 1:] if args.command in raw else []
     try:
         return int(args.func(args))
+    except Interrupted as exc:
+        print(f"pactdocs: {exc}", file=sys.stderr)
+        return exc.exit_code
     except PactdocsError as exc:
         for problem in getattr(exc, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"pactdocs: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        code = getattr(exc, "exit_code", 130)
         print("pactdocs: interrupted; run the same command again to finish (finished documents "
               "are kept)", file=sys.stderr)
-        return 130
+        return int(code)
 
 
 if __name__ == "__main__":

@@ -105,3 +105,16 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...] | set[str]) -> 
     """Return a ``did you mean 'x'?`` hint, or None."""
     best = nearest(name, choices)
     return f"did you mean '{best}'?" if best else None
+
+
+class Interrupted(PactdocsError):
+    """A run stopped by SIGINT or SIGTERM after recording what it finished.
+
+    ``exit_code`` is the shell's convention for a process ended by that signal (130, 143).
+    """
+
+    category = "interrupted"
+
+    def __init__(self, message: str, exit_code: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code

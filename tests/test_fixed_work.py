@@ -61,7 +61,7 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
                              pactdocs.Options(letter=LETTER, to="AT,DE", lang="de", out=out,
                                               jobs=2))
     # 2 recipients x 3 parts x PDF + DOCX (each shared annex is rendered once, written twice)
-    assert summary.counts == {"written": 12, "unchanged": 0, "failed": 0}
+    assert summary.counts == {"written": 12, "unchanged": 0, "failed": 0, "kept": 0, "stale": 0}
 
     calls = _calls(log)
     parent = os.getpid()

@@ -171,7 +171,10 @@ def test_bad_arguments_exit_2(project: Path, capsys: pytest.CaptureFixture[str])
     assert "did you mean 'pact-implementation'" in capsys.readouterr().err
     assert run_cli(project, "merge", LETTER, "--to", "AX", "--quiet") == 2
     assert run_cli(project, "merge", LETTER, "--lang", "xx", "--quiet") == 2
-    assert run_cli(project, "merge", LETTER, "--format", "odt", "--quiet") == 2
+    with pytest.raises(SystemExit) as refused:  # argparse: the choices, exit 2
+        run_cli(project, "merge", LETTER, "--format", "odt", "--quiet")
+    assert refused.value.code == 2
+    assert "choose from pdf, docx, html" in capsys.readouterr().err
 
 
 def test_a_failed_render_never_replaces_a_good_file(project: Path, tmp_path: Path) -> None:

@@ -142,6 +142,8 @@ def test_review_refuses_bad_arguments(project: Path, tmp_path: Path,
     assert "source language" in capsys.readouterr().err
     assert run_cli(project, "review", LETTER, "--lang", "fr", "--to", "XX", "--out", str(tmp_path)) == 2
     assert "unknown recipient 'XX'" in capsys.readouterr().err
-    assert run_cli(project, "review", LETTER, "--lang", "fr", "--format", "odt",
-                   "--out", str(tmp_path)) == 2
+    with pytest.raises(SystemExit) as refused:  # argparse names the choices, exit 2
+        run_cli(project, "review", LETTER, "--lang", "fr", "--format", "odt",
+                "--out", str(tmp_path))
+    assert refused.value.code == 2 and "choose from" in capsys.readouterr().err
     assert not tmp_path.exists()

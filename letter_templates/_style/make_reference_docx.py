@@ -23,6 +23,8 @@ PARAGRAPH_STYLES = {
     "Letterhead": (10, False, False, "left", 0, 0),
     "Letterhead Title": (11, True, False, "left", 0, 0),
     "Letterhead Function": (10, False, True, "left", 3, 24),
+    # An annex's letterhead is smaller and keeps the emblem's height free below it (letter.css).
+    "Annex Letterhead Function": (10, False, True, "left", 3, 36),
     "Place Date": (12, False, False, "right", 0, 4),
     "Reference": (10, False, False, "left", 0, 24),
     "Salutation": (12, False, False, "left", 0, 12),
@@ -34,12 +36,16 @@ PARAGRAPH_STYLES = {
     "CC": (10, False, False, "left", 0, 0),
     "Addressee": (11, False, False, "left", 0, 0),
     "Annex Title": (13, True, False, "center", 0, 4),
-    "Annex Subtitle": (12, True, False, "center", 0, 20),
+    "Annex Subtitle": (12, True, False, "center", 0, 23),
     "Table Header": (10, True, False, "left", 2, 2),
     "Table Text": (10, False, False, "left", 2, 2),
     "Draft Mark": (11, True, False, "right", 0, 0),
     "Page Number": (9, False, False, "right", 6, 0),
+    "First Page Foot": (12, False, False, "left", 0, 0),
 }
+# The foot of page 1 the PDF keeps free (letter.css: @page :first, margin-bottom 62 mm) less the
+# footer distance and the page number: on an annex an empty paragraph this tall holds it free.
+FIRST_PAGE_FOOT_PT = 131
 ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "right": WD_ALIGN_PARAGRAPH.RIGHT,
          "center": WD_ALIGN_PARAGRAPH.CENTER, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}
 
@@ -70,13 +76,20 @@ def main() -> None:
         fmt.space_before, fmt.space_after = Pt(before), Pt(after)
         if name == "Draft Mark":
             style.font.color.rgb = RGBColor(0xC0, 0, 0)
+        # Exact line heights: letter.css sets line-height 1.25 (Word's "single" is about 1.15).
+        fmt.line_spacing = Pt(FIRST_PAGE_FOOT_PT if name == "First Page Foot" else size * 1.25)
         if name in ("Closing", "Table Header"):
             fmt.keep_with_next = True
     for name in ("List Number", "List Bullet"):
         style = doc.styles[name]
         style.font.size = Pt(12)
         style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-        style.paragraph_format.space_after = Pt(6)
+        style.paragraph_format.space_after = Pt(6)  # li: margin-bottom 2 mm
+        style.paragraph_format.line_spacing = Pt(15)
+        # python-docx's template drops the space between items of one list; the PDF keeps it.
+        ppr = style.element.get_or_add_pPr()
+        for found in ppr.findall(qn("w:contextualSpacing")):
+            ppr.remove(found)
     # Keep the package small: every document carries it, and zipping it dominates DOCX time.
     latent = doc.styles.element.find(qn("w:latentStyles"))
     if latent is not None:

@@ -3,9 +3,11 @@ atomically, skip what did not change, and record everything in ``manifest.json``
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -15,7 +17,7 @@ from typing import Any
 
 from .. import __version__
 from ..compose import Composer, Project, load_templates_of, pinned_timestamp
-from ..errors import CatalogError, PactdocsError, UsageError, did_you_mean
+from ..errors import CatalogError, Interrupted, PactdocsError, UsageError, did_you_mean
 from ..locale.catalogs import catalog_problems, load_catalog, unfinished
 from ..sources.files import MAX_CATALOG_BYTES, inside, read_inside
 from ..sources.languages import parse_languages
@@ -24,8 +26,11 @@ from ..sources.registry import Registry
 from ..writers import WRITERS, get_writer
 from .outdir import (
     MANIFEST_NAME,
+    STATE_NAME,
     TMP_SUFFIX,
+    OutputError,
     OutputFolder,
+    cannot_write,
     check_output_folder,
     is_pactdocs_manifest,
     write_atomic,
@@ -90,6 +95,8 @@ class Options:
     wait: bool = False  # wait for another run holding the output folder instead of refusing
     memory: int = DEFAULT_MEMORY_MB  # address space of one worker, in MB
     verify: bool = False  # hash every file, even one whose stat signature did not change
+    clean: bool = False  # remove the files the inventory flags as no longer belonging
+    command: str = "merge"  # how the run was started, kept in the state DB and the manifest
 
 
 @dataclass
@@ -99,6 +106,7 @@ class Summary:
     counts: dict[str, int]
     seconds: float
     notices: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # what --clean removed
 
     @property
     def exit_code(self) -> int:
@@ -396,8 +404,6 @@ def worker_count(requested: int, units: int) -> tuple[int, str | None]:
 def merge(project: Project, options: Options,
           progress: Callable[[int, int], None] | None = None) -> Summary:
     """Run a merge; raise PactdocsError only for bad arguments or configuration."""
-    from .pool import run_pool
-
     started = time.perf_counter()
     letter = project.letter(options.letter)
     registry = project.registry()
@@ -420,13 +426,31 @@ def merge(project: Project, options: Options,
     if options.dry_run:
         return _dry_run(out, units, jobs, refused, options, started)
 
+    notices: list[str] = []
+    try:
+        return _locked_run(project, letter, options, out, units, jobs, refused, progress,
+                           notices, started, composer)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise OutputError(f"the state DB {out / STATE_NAME} cannot be used: {exc}",
+                          hint="remove it: the next run rebuilds it from manifest.json and "
+                               "the files") from None
+
+
+def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
+                units: list[Unit], jobs: list[Job], refused: dict[str, str],
+                progress: Callable[[int, int], None] | None, notices: list[str],
+                started: float, composer: Composer) -> Summary:
+    from .pool import run_pool
     from .store import Store
 
-    notices: list[str] = []
     folder = OutputFolder(out)
     try:
         folder.lock(options.wait)
         folder.sweep()
+        # Room for the manifest (about 400 bytes an entry), taken before anything is rendered.
+        folder.reserve(600 * (len(jobs) + _owned_estimate(out)) + 65536)
         manifest_path = out / MANIFEST_NAME
         manifest_ok = is_pactdocs_manifest(manifest_path)
         store = Store(out)
@@ -442,15 +466,28 @@ def merge(project: Project, options: Options,
         summary = _run(project, letter, options, out, folder, store, units, jobs, refused,
                        progress, run_pool, notices, composer=composer)
     finally:
+        folder.release()
         folder.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _owned_estimate(out: Path) -> int:
+    """Return about how many files an earlier run recorded (the size of the last manifest)."""
+    try:
+        return (out / MANIFEST_NAME).lstat().st_size // 300
+    except OSError:
+        return 0
 
 
 def _run(project: Project, letter: Letter, options: Options, out: Path, folder: OutputFolder,
          store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
          progress: Callable[[int, int], None] | None, run_pool: Any,
          notices: list[str], *, composer: Composer) -> Summary:
+    from .interrupt import as_stop, held
+
+    run_id = store.begin_run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), options.final,
+                             options.command)
     known = {} if options.force else store.known()
     signatures = {} if options.verify or options.force else store.signatures()
     results: dict[str, Result] = {}
@@ -483,6 +520,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
             todo.append(Unit(unit.part, unit.recipient, unit.language, stale))
 
     inputs_of = {job.path: job.inputs for job in jobs}
+    unrecorded: list[str] = []
     total = sum(len(u.jobs) for u in todo)
     done = 0
 
@@ -491,8 +529,16 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         for result in batch:
             results[result.path] = result
             if result.status != "failed" and result.sha256:
-                store.record(result.path, inputs_of[result.path], result.sha256, result.size,
-                             result.signature)
+                wrote = result.status == "written"
+                try:
+                    store.record(result.path, inputs_of[result.path], result.sha256,
+                                 result.size, result.signature,
+                                 draft=not options.final,
+                                 run=run_id if wrote else None)
+                except sqlite3.OperationalError as exc:
+                    # A full disk: the file is there, the manifest will say so; a rerun
+                    # hashes it and finds it unchanged.
+                    unrecorded.append(f"{result.path}: {exc}")
         done += len(batch)
         if progress:
             progress(done, total)
@@ -508,23 +554,80 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         notices.append(notice)
     # Shared annexes first: they fan out to many files, and they are few.
     todo.sort(key=lambda u: u.recipient is not None)
-    if todo:
-        prepare_workers(project, letter, composer, out, final=options.final,
-                        formats=options.formats, languages={u.language for u in todo},
-                        workers=workers)
+    stop = None
     try:
+        if todo:
+            prepare_workers(project, letter, composer, out, final=options.final,
+                            formats=options.formats, languages={u.language for u in todo},
+                            workers=workers)
         run_pool(todo, on_results, start=start_worker, run=run_unit, failed=unit_failed,
                  jobs=workers, timeout=options.timeout, memory_mb=options.memory,
                  affinity=_language_of)
-    finally:
-        store.close()
-    manifest = _manifest(letter, jobs, results, draft=not options.final)
-    _keep_signatures(out, manifest)
-    folder.write(MANIFEST_NAME, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
-    counts = {"written": 0, "unchanged": 0, "failed": 0}
+    except KeyboardInterrupt as exc:
+        # The pool has ended its workers; what they finished is in the state DB.
+        stop = as_stop(exc)
+    # Winding down is not cut short by a second Ctrl-C or SIGTERM.
+    with held():
+        try:
+            folder.sweep()
+            manifest, removed = _inventory(project, letter, options, folder, store, jobs,
+                                           results, run_id, stop.name if stop else None)
+        finally:
+            store.close()
+        _keep_signatures(out, manifest)
+        folder.release()
+        folder.write(MANIFEST_NAME,
+                     (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    counts = {"written": 0, "unchanged": 0, "failed": 0, "kept": 0, "stale": 0}
     for entry in manifest["documents"]:
         counts[entry["status"]] += 1
-    return Summary(out, manifest, counts, 0.0, notices)
+        counts["stale"] += 1 if entry.get("stale") else 0
+    full = [d for d in manifest["documents"] if d["status"] == "failed"
+            and f"[Errno {errno.ENOSPC}]" in (d["error"] or "")]
+    if full or unrecorded:
+        raise OutputError(f"no space left in {out}: {len(full)} document(s) could not be "
+                          f"written; {MANIFEST_NAME} lists what is there",
+                          hint="free some space, then run again: finished documents are kept")
+    if stop is not None:
+        raise Interrupted(f"stopped by {stop.name}: {counts['written']} document(s) written, "
+                          f"{len(jobs) - counts['written'] - counts['unchanged']} left "
+                          f"→ {out / MANIFEST_NAME}",
+                          stop.exit_code, hint="run the same command again to finish the rest")
+    return Summary(out, manifest, counts, 0.0, notices, removed)
+
+
+def _inventory(project: Project, letter: Letter, options: Options, folder: OutputFolder,
+               store: Any, jobs: list[Job], results: dict[str, Result], run_id: int,
+               interrupted: str | None) -> tuple[dict[str, Any], list[str]]:
+    """Return the manifest of the whole folder, and the files --clean removed."""
+    from .inventory import Belonging, Owned, inventory, stale_paths
+
+    owned = {}
+    for path, (sha, size, draft, run) in store.owned().items():
+        if folder.signature(path) is None:  # removed by hand: no longer pactdocs' file
+            store.forget(path)
+            continue
+        owned[path] = Owned(path, sha, size, draft, run)
+    registry = project.registry()
+    belonging = Belonging(letter.name, frozenset(registry.resolve(None, letter.recipients)),
+                          frozenset(letter.languages), frozenset(p.id for p in letter.parts),
+                          frozenset(WRITERS), options.final)
+    asked = _manifest(letter, jobs, results, draft=not options.final)["documents"]
+    manifest = inventory(belonging, asked, owned, run_id, store.runs(), interrupted)
+    removed: list[str] = []
+    if options.clean and interrupted is None:
+        for path in stale_paths(manifest):
+            if path in owned and folder.remove(path):
+                store.forget(path)
+                removed.append(path)
+        gone = set(removed)
+        manifest["documents"] = [d for d in manifest["documents"]
+                                 if d["path"] not in gone or d["status"] == "failed"]
+        for entry in manifest["documents"]:
+            if entry["path"] in gone:
+                entry.pop("on_disk", None)
+                entry.pop("stale", None)
+    return manifest, removed
 
 
 def _language_of(unit: Unit) -> str:
@@ -549,7 +652,8 @@ def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result],
     # inputs hash holds the mode, so an unchanged file was rendered in the same mode.
     documents = []
     for job in jobs:
-        result = results.get(job.path) or Result(job.path, None, 0, "failed", "not rendered")
+        result = results.get(job.path) or Result(
+            job.path, None, 0, "failed", "not rendered: the run was stopped before it")
         documents.append({
             "recipient": job.recipient, "language": job.language, "part": job.part,
             "format": job.format, "path": job.path, "sha256": result.sha256,

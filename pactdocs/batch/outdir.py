@@ -34,6 +34,21 @@ class OutputError(PactdocsError):
     category = "io"
 
 
+def cannot_write(where: Path, exc: OSError) -> OutputError:
+    """Return the one-line error for an operating-system refusal to write into ``where``."""
+    reason = exc.strerror or str(exc)
+    hints = {errno.ENOSPC: "free some space, then run again: finished documents are kept",
+             errno.EDQUOT: "free some space, then run again: finished documents are kept",
+             errno.EROFS: "the file system is mounted read-only; choose another --out",
+             errno.ENOTDIR: "a part of the path is a file, not a folder; choose another --out",
+             errno.ENOENT: "a part of the path does not exist and cannot be made there",
+             errno.EACCES: "you may not write there; choose another --out",
+             errno.EPERM: "the system does not allow writing there (immutable or special file "
+                          "system); choose another --out"}
+    return OutputError(f"cannot write into the output folder {where}: {reason}",
+                       hint=hints.get(exc.errno or 0, "choose another --out"))
+
+
 def is_pactdocs_manifest(path: Path) -> bool:
     """Return whether ``path`` is a regular file holding a pactdocs manifest."""
     try:
@@ -89,11 +104,11 @@ class OutputFolder:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
         try:
+            root.mkdir(parents=True, exist_ok=True)
             self.fd = os.open(root, _DIR_FLAGS)
         except OSError as exc:
-            raise OutputError(f"cannot open the output folder {root}: {exc.strerror}") from None
+            raise cannot_write(root, exc) from None
         self._lock: int | None = None
         self._readers: dict[tuple[str, ...], int] = {}
 
@@ -278,6 +293,49 @@ class OutputFolder:
         for fd in self._readers.values():
             os.close(fd)
         self._readers.clear()
+
+    def remove(self, relative: str) -> bool:
+        """Remove the regular file ``relative``; never a link, a folder or what a link reaches.
+
+        Return whether a file was removed.
+        """
+        try:
+            folders, name = self._split(relative)
+            directory = self._directory(folders, False, relative)
+        except (OSError, OutputError):
+            return False
+        try:
+            info = os.stat(name, dir_fd=directory, follow_symlinks=False)
+            if not _is_regular(info.st_mode):
+                return False
+            os.unlink(name, dir_fd=directory)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(directory)
+            self.forget_readers()
+
+    RESERVE = ".pactdocs.reserve"
+
+    def reserve(self, size: int) -> None:
+        """Set ``size`` bytes aside for the manifest, so a disk that fills up during the run
+        still takes it (:meth:`release` gives them back just before it is written)."""
+        fd = os.open(self.RESERVE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o644, dir_fd=self.fd)
+        try:
+            os.posix_fallocate(fd, 0, max(size, 4096))
+        except OSError:
+            os.close(fd)
+            os.unlink(self.RESERVE, dir_fd=self.fd)
+            raise
+        os.close(fd)
+
+    def release(self) -> None:
+        try:
+            os.unlink(self.RESERVE, dir_fd=self.fd)
+        except FileNotFoundError:
+            pass
 
     def read(self, relative: str) -> bytes | None:
         handle = self.open(relative)

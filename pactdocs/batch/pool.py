@@ -86,8 +86,13 @@ def _limit_memory(megabytes: int) -> None:
 
 def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any],
            parent: int, memory_mb: int) -> None:
+    # The parent decides: Ctrl-C reaches the whole process group, and the parent ends its
+    # workers itself; a SIGTERM meant for a worker ends it quietly. The parent forked this
+    # process with both signals held back, so none arrived before these lines.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))
     _tie_to_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C goes to it
     _limit_memory(memory_mb)
     start()
     conn.send(("ready", None))
@@ -117,6 +122,10 @@ class _Queue(Generic[U]):
 
     def __bool__(self) -> bool:
         return bool(self._groups)
+
+    def clear(self) -> None:
+        """Drop every unit still waiting (the run is stopping)."""
+        self._groups.clear()
 
     def take(self, preferred: Hashable, held: set[Hashable]) -> tuple[Hashable, U]:
         key = preferred if preferred in self._groups else next(
@@ -168,7 +177,11 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
         parent, child = context.Pipe()
         process = context.Process(target=_serve, daemon=True,
                                   args=(child, start, run, os.getpid(), memory_mb))
-        process.start()
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         child.close()
         workers[parent] = {"process": process, "unit": None, "since": 0.0, "ready": False,
                            "key": None}
@@ -208,10 +221,36 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
     try:
         with _frozen_heap():
             _loop(workers, spawn, give, fail, on_results, jobs, timeout)
+    except KeyboardInterrupt:
+        # Stopping (Ctrl-C, SIGTERM): no new units; a unit a worker is finishing is waited for
+        # a moment, so a document already on disk is reported and recorded.
+        queue.clear()
+        _drain(workers, on_results, time.monotonic() + _DRAIN_SECONDS)
+        raise
     finally:
         for state in workers.values():
             state["process"].kill()
             state["process"].join()
+
+
+# How long a stopping run waits for units its workers are finishing.
+_DRAIN_SECONDS = 1.0
+
+
+def _drain(workers: dict[Connection, dict[str, Any]], on_results: Callable[[Any], None],
+           deadline: float) -> None:
+    busy = {c for c, s in workers.items() if s["unit"] is not None}
+    while busy and time.monotonic() < deadline:
+        for ready in wait(list(busy), timeout=max(0.0, deadline - time.monotonic())):
+            conn = cast(Connection, ready)
+            busy.discard(conn)
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                continue
+            if kind == "done":
+                workers[conn]["unit"] = None
+                on_results(payload)
 
 
 def _loop(workers: dict[Connection, dict[str, Any]], spawn: Callable[[], None],

@@ -22,7 +22,15 @@ CREATE TABLE IF NOT EXISTS documents (
     inputs TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     size INTEGER NOT NULL,
-    signature TEXT
+    signature TEXT,
+    draft INTEGER,
+    run INTEGER
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    final INTEGER NOT NULL,
+    command TEXT NOT NULL
 );
 """
 
@@ -41,6 +49,8 @@ class Store:
             if side.is_symlink():
                 side.unlink()
         existed = os.path.lexists(self.path)
+        if existed and not self.path.is_symlink() and not self.path.is_file():
+            raise sqlite3.DatabaseError("it is not a file")
         try:
             self.db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -61,8 +71,10 @@ class Store:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
-            if "signature" not in columns:  # a state DB from before file signatures
-                db.execute("ALTER TABLE documents ADD COLUMN signature TEXT")
+            # A state DB from an earlier version: the columns it lacks are added, empty.
+            for name, kind in (("signature", "TEXT"), ("draft", "INTEGER"), ("run", "INTEGER")):
+                if name not in columns:
+                    db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
             check = db.execute("PRAGMA quick_check").fetchone()
             if not check or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else '?'}")
@@ -100,7 +112,12 @@ class Store:
                 continue
             found = digest(path)
             if found is not None and found[1] == sha:
-                self.record(path, inputs, sha, found[0])
+                draft = entry.get("draft")
+                run = entry.get("run")
+                self.record(path, inputs, sha, found[0],
+                            draft=draft if isinstance(draft, bool) else None,
+                            run=run if isinstance(run, int) and not isinstance(run, bool)
+                            else None)
                 taken += 1
         self.flush()
         return taken
@@ -115,13 +132,43 @@ class Store:
         rows = self.db.execute("SELECT path, signature FROM documents WHERE signature IS NOT NULL")
         return dict(rows)
 
+    def owned(self) -> dict[str, tuple[str, int, bool | None, int | None]]:
+        """Return path → (sha256, size, draft, run) for every file pactdocs wrote here."""
+        rows = self.db.execute("SELECT path, sha256, size, draft, run FROM documents")
+        return {path: (sha, size, None if draft is None else bool(draft), run)
+                for path, sha, size, draft, run in rows}
+
+    def runs(self) -> dict[int, dict[str, object]]:
+        """Return run id → when it started, whether it was final, and its command."""
+        rows = self.db.execute("SELECT id, started, final, command FROM runs")
+        return {rid: {"started": started, "final": bool(final), "command": command}
+                for rid, started, final, command in rows}
+
+    def begin_run(self, started: str, final: bool, command: str) -> int:
+        """Record a new run and return its number."""
+        self.flush()
+        cursor = self.db.execute("INSERT INTO runs (started, final, command) VALUES (?, ?, ?)",
+                                 (started, int(final), command))
+        return int(cursor.lastrowid or 0)
+
+    def forget(self, path: str) -> None:
+        """Remove ``path`` from the record (its file was removed)."""
+        self.flush()
+        self.db.execute("DELETE FROM documents WHERE path = ?", (path,))
+
     def record(self, path: str, inputs: str, sha256: str, size: int,
-               signature: str | None = None) -> None:
+               signature: str | None = None, draft: bool | None = None,
+               run: int | None = None) -> None:
         if self._pending == 0:
             self.db.execute("BEGIN")
+        # An unchanged file keeps the run that made it: only a write names a new run.
         self.db.execute(
-            "INSERT OR REPLACE INTO documents (path, inputs, sha256, size, signature) "
-            "VALUES (?, ?, ?, ?, ?)", (path, inputs, sha256, size, signature))
+            "INSERT INTO documents (path, inputs, sha256, size, signature, draft, run) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET inputs = excluded.inputs,"
+            " sha256 = excluded.sha256, size = excluded.size, signature = excluded.signature,"
+            " draft = coalesce(excluded.draft, draft), run = coalesce(excluded.run, run)",
+            (path, inputs, sha256, size, signature,
+             None if draft is None else int(draft), run))
         self._pending += 1
         if self._pending >= 50:
             self.flush()

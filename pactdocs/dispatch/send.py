@@ -129,7 +129,7 @@ def _inside(out: Path, rel: Any) -> Path:
 def _file(out: Path, entry: dict[str, Any], allow_draft: bool) -> File:
     """Return the file of a manifest entry (its signed copy when there is one), checked."""
     rel, sha = entry.get("path"), entry.get("sha256")
-    if entry.get("status") not in ("written", "unchanged") or not sha:
+    if entry.get("status") not in ("written", "unchanged", "kept") or not sha:
         raise UsageError(f"{rel} was not rendered ({entry.get('status')}: {entry.get('error')})",
                          hint="run pactdocs merge again")
     if entry.get("draft", True) and not allow_draft:

@@ -18,9 +18,9 @@ from typing import Any
 from ..compose import Composer, Project
 from ..errors import UsageError, did_you_mean
 from ..model import Segment, Status
-from ..sources.letters import FRAME_DIR, Letter
+from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
+from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter
 from ..writers.docx import deterministic_zip
-from ..writers.html import STYLE_DIR
 from ..writers.pdf import style_fetcher
 
 STATUSES: tuple[Status, ...] = ("translated", "fuzzy", "untranslated")
@@ -54,6 +54,7 @@ class Review:
     recipient: str | None
     created: str
     rows: tuple[Row, ...]
+    style_dir: Path  # the project's house style folder: review.css
 
     @property
     def counts(self) -> dict[Status, int]:
@@ -134,7 +135,8 @@ def build_reviews(project: Project, letter_name: str, language: str, to: str | N
             letter=letter.name, part=part.id, title=source.title, language=language,
             language_name=composer.languages[language].name,
             source_language=letter.source_language, recipient=recipient if who else None,
-            created=composer.created[:10], rows=pair_rows(source.segments, target.segments)))
+            created=composer.created[:10], rows=pair_rows(source.segments, target.segments),
+            style_dir=project.templates / STYLE_DIR))
     return reviews
 
 
@@ -157,7 +159,8 @@ def _where(row: Row) -> str:
 
 def review_html(review: Review) -> str:
     """Return the review as a self-contained HTML page (also the input of the PDF)."""
-    css = (STYLE_DIR / "review.css").read_text(encoding="utf-8")
+    css = read_inside(review.style_dir / "review.css", review.style_dir,
+                      MAX_TEMPLATE_BYTES).decode("utf-8")
     counts = review.counts
     summary = "".join(
         f'<td class="{s}"><span class="count">{counts[s]}</span> {LABELS[s]}</td>' for s in STATUSES)
@@ -183,8 +186,8 @@ def review_html(review: Review) -> str:
 def review_pdf(review: Review) -> bytes:
     from weasyprint import HTML
 
-    html = HTML(string=review_html(review), base_url=STYLE_DIR.as_uri() + "/",
-                url_fetcher=style_fetcher(STYLE_DIR))
+    html = HTML(string=review_html(review), base_url=review.style_dir.resolve().as_uri() + "/",
+                url_fetcher=style_fetcher(review.style_dir))
     data = html.write_pdf(pdf_identifier=review.heading.encode("utf-8")[:32])
     assert data is not None
     return bytes(data)

@@ -36,7 +36,7 @@ from ..compose import Composer, Project
 from ..errors import CatalogError, PactdocsError, UsageError
 from ..locale.catalogs import Entry, check_entry, load_catalog
 from ..locale.pofile import replace_entry
-from ..sources.letters import FRAME_DIR, Letter, list_letters
+from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter, list_letters
 from .maintenance import status
 from .review import LABELS, STATUSES, Row, build_reviews, default_recipient
 
@@ -308,7 +308,7 @@ class ReviewSite:
             from ..writers.pdf import PdfWriter
 
             if self._writer is None:
-                self._writer = PdfWriter()
+                self._writer = PdfWriter(self.project.templates / STYLE_DIR)
             composer = self.composer(letter)
             chosen = letter.part(part)
             document = composer.compose(chosen, recipient if chosen.per_recipient else None, language)

@@ -18,9 +18,9 @@ class Writer(Protocol):
     def write(self, document: Document) -> bytes: ...
 
 
-def get_writer(name: str, style_dir: Path | None = None) -> Writer:
-    """Return a new writer for format ``name``; ``style_dir`` is the house style folder the PDF
-    writer reads (default: the one beside the package)."""
+def get_writer(name: str, style_dir: Path) -> Writer:
+    """Return a new writer for format ``name``; ``style_dir`` is the project's house style
+    folder (``letter_templates/_style``), which every writer reads."""
     if name == "pdf":
         from .pdf import PdfWriter
 
@@ -28,9 +28,9 @@ def get_writer(name: str, style_dir: Path | None = None) -> Writer:
     if name == "docx":
         from .docx import DocxWriter
 
-        return DocxWriter()
+        return DocxWriter(style_dir)
     if name == "html":
         from .html import HtmlWriter
 
-        return HtmlWriter()
+        return HtmlWriter(style_dir)
     raise UsageError(f"unknown format '{name}'", hint=did_you_mean(name, WRITERS) or "pdf, docx or html")

@@ -21,7 +21,6 @@ from .. import __version__
 from ..errors import RenderError
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
 from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
-from .html import STYLE_DIR
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -66,8 +65,8 @@ class DocxWriter:
     name = "docx"
     suffix = ".docx"
 
-    def __init__(self, style_dir: Path | None = None) -> None:
-        self._style_dir = style_dir or STYLE_DIR
+    def __init__(self, style_dir: Path) -> None:
+        self._style_dir = style_dir
         self._prepared: bytes | None = None
         self._style_ids: dict[str, str] = {}
         self._section: dict[str, str] = {}
@@ -199,7 +198,8 @@ class DocxWriter:
         lh = d.letterhead
         for i, line in enumerate(lh):
             style = ("Letterhead Title" if i == 0 else
-                     "Letterhead Function" if i == len(lh) - 1 and d.kind == "letter" else "Letterhead")
+                     "Letterhead" if i < len(lh) - 1 else
+                     "Letterhead Function" if d.kind == "letter" else "Annex Letterhead Function")
             out.append(self._text(style, line))
         if d.kind == "letter":
             for style, value in (("Place Date", d.place_date), ("Reference", d.reference),
@@ -280,7 +280,9 @@ class DocxWriter:
                          ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         headers: list[tuple[str, str]] = []
         footers: list[tuple[str, str]] = []
-        first_page = d.kind == "letter" and bool(d.addressee)
+        # Page 1 keeps the foot free as the PDF does (letter.css: @page :first, 62 mm): the
+        # addressee block of a letter, a spacer of the same height on an annex.
+        first_page = True
         if d.draft_mark:
             mark = _declaration("hdr") + self._text("Draft Mark", d.draft_mark) + "</w:hdr>"
             headers.append(("default", mark))
@@ -288,7 +290,8 @@ class DocxWriter:
                 headers.append(("first", mark))
         footers.append(("default", _declaration("ftr") + self._page_number() + "</w:ftr>"))
         if first_page:
-            lines = "".join(self._text("Addressee", line) for line in d.addressee)
+            lines = ("".join(self._text("Addressee", line) for line in d.addressee)
+                     if d.addressee else self._p("First Page Foot", ""))
             footers.append(("first", _declaration("ftr") + lines + self._page_number() + "</w:ftr>"))
         return headers, footers
 

@@ -8,8 +8,6 @@ from pathlib import Path
 from ..model import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Run, Table
 from ..sources.files import MAX_TEMPLATE_BYTES, read_inside
 
-STYLE_DIR = Path(__file__).resolve().parents[2] / "letter_templates" / "_style"
-
 
 def runs_html(runs: tuple[Run, ...]) -> str:
     parts = []
@@ -116,12 +114,15 @@ class HtmlWriter:
     name = "html"
     suffix = ".html"
 
-    def __init__(self) -> None:
+    def __init__(self, style_dir: Path) -> None:
+        # The house style of the project being rendered (letter_templates/_style), never the
+        # copy beside the installed package.
+        self.style_dir = style_dir
         self._css: str | None = None
 
     def write(self, document: Document) -> bytes:
         if self._css is None:
-            self._css = read_inside(STYLE_DIR / "letter.css", STYLE_DIR,
+            self._css = read_inside(self.style_dir / "letter.css", self.style_dir,
                                     MAX_TEMPLATE_BYTES).decode("utf-8")
         page = document_html(document, stylesheet_link=False)
         page = page.replace("</head>", f"<style>{self._css}</style></head>", 1)

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import RenderError
 from ..model import Document
-from .html import STYLE_DIR, document_html
+from .html import document_html
 
 # WeasyPrint options, in one place.
 PDF_VARIANT = "pdf/a-2a"
@@ -92,7 +92,7 @@ def _content_type(path: Path) -> str:
             }.get(path.suffix.lower(), "application/octet-stream")
 
 
-def style_fetcher(style_dir: Path = STYLE_DIR) -> Any:
+def style_fetcher(style_dir: Path) -> Any:
     """Return a WeasyPrint URL fetcher confined to ``style_dir``."""
     return _style_fetcher_class()(style_dir)
 
@@ -186,8 +186,8 @@ class PdfWriter:
     name = "pdf"
     suffix = ".pdf"
 
-    def __init__(self, style_dir: Path | None = None) -> None:
-        self.style_dir = (style_dir or STYLE_DIR).resolve()
+    def __init__(self, style_dir: Path) -> None:
+        self.style_dir = style_dir.resolve()
         self._ready = False
 
     def _setup(self) -> None:

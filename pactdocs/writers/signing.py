@@ -234,7 +234,7 @@ def sign_letter(out: Path, signer: Any, line_for: Any, tsa: str | None = None,
         raise UsageError(f"{manifest_path} is not a pactdocs manifest",
                          hint="run pactdocs merge again")
     todo = [d for d in documents
-            if d.get("format") == "pdf" and d.get("status") in ("written", "unchanged")
+            if d.get("format") == "pdf" and d.get("status") in ("written", "unchanged", "kept")
             and (recipients is None or d.get("recipient") in recipients)]
     if not todo:
         raise UsageError("no rendered PDF to sign in the manifest", hint="run pactdocs merge first")
