@@ -33,6 +33,14 @@ def check_project(project: Project) -> list[PactdocsError]:
 
                 problems.append(TemplateError(f"unknown {kind} '{ref}'", letter.location,
                                               did_you_mean(ref, list(known))))
+        cc = registry.groups.get(letter.cc)
+        strangers = [m for m in (cc.members if cc else ()) if m not in registry.agencies]
+        if strangers:
+            from .errors import TemplateError
+
+            problems.append(TemplateError(
+                f"cc group '{letter.cc}' names {', '.join(strangers)}, which is not an agency",
+                letter.location, "a c.c. list names agencies (agencies.yaml) only"))
         composer = Composer(project, letter, registry)
         problems.extend(composer.check_templates())
         try:

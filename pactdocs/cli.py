@@ -77,7 +77,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
     print(f"{total} documents: {c['written']} written, {c['unchanged']} unchanged, "
           f"{c['failed']} failed in {summary.seconds:.1f} s ({rate:.1f} documents/s) "
           f"→ {summary.out / 'manifest.json'}")
+    fallbacks = summary.fallbacks
+    if fallbacks:
+        print(f"{len(fallbacks)} recipient(s) in the fallback language "
+              f"{_fallback_language(summary)}, the letter not being in theirs: "
+              + ", ".join(f"{r} ({lang})" for r, lang in fallbacks.items()))
     return summary.exit_code
+
+
+def _fallback_language(summary: Summary) -> str:
+    return next(d["language"] for d in summary.manifest["documents"] if d.get("fallback_from"))
 
 
 def _print_plan(summary: Summary) -> int:
