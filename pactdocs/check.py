@@ -65,6 +65,11 @@ def check_project(project: Project) -> list[PactdocsError]:
         problems.extend(check_catalogs(project, list(OFFICIAL)))
     except PactdocsError as exc:
         problems.append(exc)
+    # A letter that cannot be loaded is reported by each check that reads it: once is enough.
+    unique: dict[str, PactdocsError] = {}
+    for problem in problems:
+        unique.setdefault(str(problem), problem)
+    problems[:] = list(unique.values())
     if ctypes.util.find_library("harfbuzz-subset") is None:
         problems.append(PactdocsError(
             "libharfbuzz-subset is not installed: PDFs are about 3x slower to write",

@@ -605,6 +605,7 @@ class Composer:
                                      date=self.formatter.date(self.letter.date, "dateline"))
         person = target.person
         form = f"forms_of_address.{person.form_of_address}.{person.gender}"
+        self._require_forms(target)
         salutation = self.frame_text(f"{form}.salutation")
         body = self._render_body(part, self._variables(target))
         closing = self.frame_text(f"{form}.closing")
@@ -629,6 +630,32 @@ class Composer:
             closing=closing, signature=(signatory.signature_name,),
             enclosure_label=enclosure_label, enclosures=enclosures, cc_label=cc_label, cc=cc,
             addressee=addressee)
+
+    def _require_forms(self, target: Recipient) -> None:
+        """Raise RenderError when the frame or this language lacks a form the letter to
+        ``target`` needs: an English salutation in a Dutch letter would mix two languages."""
+        needed = [c for c in self.recipient_messages(target) if c.startswith(("forms_of_address.",
+                                                                              "academic_titles."))]
+        for context in needed:
+            node: Any = self.frame
+            for key in context.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, str):
+                raise RenderError(f"the frame has no '{context}', which the letter to "
+                                  f"'{target.id}' needs",
+                                  Location(relpath(self.project.frame_dir / "frame.yaml")),
+                                  f"add {context} to frame.yaml, or give the recipient a form "
+                                  "of address the frame has")
+            if self._language == self.letter.source_language:
+                continue
+            catalog = self.catalog(FRAME_DIR, self._language)
+            entry = catalog.get(context, node)
+            if entry is None or not all(entry.strings):
+                raise RenderError(f"{self._language} has no translation of '{context}' "
+                                  f"('{node}'), which the letter to '{target.id}' needs",
+                                  Location(relpath(catalog.path)),
+                                  "translate it in the frame catalog (a draft will do), or "
+                                  "write to this recipient in another language (--lang)")
 
     def _title_line(self, target: Recipient) -> str:
         """Return the line under the addressee's name: the form of address's title."""

@@ -769,43 +769,43 @@ class _Loader:
         return agencies, seen
 
     def people(self, taken: set[str]) -> dict[str, Recipient]:
-        """Return the valid people of people.yaml (an absent file holds nobody)."""
+        """Return the valid people of people.yaml (an absent file holds nobody), checked
+        against the pydantic schema :class:`~pactdocs.sources.schemas.PersonRecord`."""
+        from .schemas import PersonRecord, validate
+
         if self.data.get("people") is None:
             return {}
         items = self.section("people", Seq)
         result: dict[str, Recipient] = {}
         seen: dict[str, int] = {}
         for i, item in enumerate(items or ()):
-            errors: list[RegistryError] = []
-            f = _Fields(item, items.where(i), "person", errors,
-                        ("id", "language", "organisation", "address", "email", "sample")
-                        + _PERSON_FIELDS + ("form_of_address",),
-                        ("function",) + _PERSON_OPTIONAL)
-            pid = f.text("id", _recipient_id(f))
-            if pid in seen:
+            record, errors = validate(PersonRecord, item, items.where(i), "person")
+            where = item.where("id") if isinstance(item, Node) and "id" in item else items.where(i)
+            if record is not None and record.id in seen:
                 self.problems.append(RegistryError(
-                    f"duplicate person id '{pid}' (first on line {seen[pid]})", f.at("id"),
-                    "remove one of the two entries"))
+                    f"id: duplicate person id '{record.id}' (first on line {seen[record.id]})",
+                    where, "remove one of the two entries"))
                 continue
-            if pid and pid in taken:
-                f.fail(f"person id '{pid}' is already an agency id", f.at("id"),
-                       "give the person an id of their own, e.g. "
-                       f"'{pid}-person'")
-            language = f.text("language", _language(f))
-            organisation = f.text("organisation")
-            address = _address(f)
-            emails = f.texts("email", _email(f)) if isinstance(f.node.get("email"), Seq) \
-                else tuple(e for e in (f.text("email", _email(f)),) if e)
-            sample = f.text("sample", _yes_no(f))
-            person = _person(f, "neutral", read_email=False)
+            if record is not None and record.id in taken:
+                errors.append(RegistryError(
+                    f"id: '{record.id}' is already an agency id", where,
+                    f"give the person an id of their own, e.g. '{record.id}-person'"))
             self.problems.extend(errors)
-            if pid:
-                seen[pid] = f.at("id").line
-                if not errors:
-                    result[pid] = Recipient(
-                        id=pid, kind="person", language=language, person=person,
-                        address=address, emails=emails, fingerprint=_sha256(f.node),
-                        organisation=organisation, sample=sample == "yes")
+            if record is None or errors:
+                continue
+            seen[record.id] = where.line
+            person = Person(
+                title=record.title, first_name=record.first_name, surname=record.surname,
+                gender=record.gender, form_of_address=record.form_of_address,
+                function=record.function or "", name_order=record.name_order,
+                academic_title=record.academic_title or "")
+            a = record.address
+            emails = (record.email,) if isinstance(record.email, str) else tuple(record.email)
+            result[record.id] = Recipient(
+                id=record.id, kind="person", language=record.language, person=person,
+                address=Address(a.street, a.postcode, a.city, a.country), emails=emails,
+                fingerprint=_sha256(item), organisation=record.organisation,
+                sample=record.sample == "yes")
         return result
 
     def signatories(self) -> dict[str, Signatory]:
@@ -977,19 +977,3 @@ def _address(f: _Fields) -> Address:
     a = f.mapping("address", "address", ("street", "postcode", "city", "country"))
     return Address(street=a.text("street"), postcode=a.text("postcode"), city=a.text("city"),
                    country=a.text("country", _iso_country(a)))
-
-
-def _recipient_id(f: _Fields) -> Callable[[str, Location], bool]:
-    def check(value: str, where: Location) -> bool:
-        if _RECIPIENT_ID.fullmatch(value) and value.upper() not in PROTOCOL_ORDER:
-            return True
-        if value.upper() in PROTOCOL_ORDER:
-            f.fail(f"'{value}' is not a valid person id: it reads as the Member State code "
-                   f"'{value.upper()}'", where, "give a longer id, e.g. a surname")
-            return False
-        suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40].strip("-")
-        f.fail(f"'{value}' is not a valid person id (it names the person's output folder)",
-               where, "use 1 to 40 lower-case letters, digits and inner '-'"
-               + (f", e.g. '{suggestion}'" if suggestion else ""))
-        return False
-    return check
