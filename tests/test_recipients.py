@@ -272,3 +272,37 @@ def test_missing_fields_duplicates_and_dangling_group_members(tmp_path: Path) ->
     # A person whose id is an agency's would write into the agency's folder.
     registry = people(tmp_path / "3", GOOD_PERSON.replace("id: berg-sample", "id: europol"))
     assert "people.yaml:2: id: 'europol' is already an agency id" in one(registry, "europol")
+
+
+def test_agency_ids_name_folders_and_never_a_member_state(tmp_path: Path) -> None:
+    for bad, message in (("europol-", "agency id 'europol-' cannot name a folder"),
+                         ("at", "agency id 'at' reads as the Member State code 'AT'")):
+        target = tmp_path / bad / "recipients"
+        shutil.copytree(FIXTURES / "minimal", target)
+        path = target / "agencies.yaml"
+        path.write_text(path.read_text("utf-8").replace("id: frontex", f"id: {bad}"), "utf-8")
+        registry = load_registry(target)
+        error = one(registry, message)
+        assert "agencies.yaml:13: " in error, error
+        assert bad not in registry.recipients
+
+
+def test_the_agency_letter_is_sent_to_each_head(tmp_path: Path) -> None:
+    import email
+    from email import policy
+
+    out = tmp_path / "out"
+    assert run_cli(ROOT, "merge", LETTER, "--format", "pdf", "--out", str(out), "--quiet") == 0
+    assert run_cli(ROOT, "send", LETTER, "--out", str(out), "--allow-draft", "--register",
+                   str(tmp_path / "register.sqlite")) == 0
+    sent = {p.name.split("-")[0] if not p.name.startswith("eu-lisa") else "eu-lisa": p
+            for p in (out / "outbox").glob("*.eml")}
+    assert sorted(sent) == sorted(HEADS)
+    message = email.message_from_bytes(sent["europol"].read_bytes(), policy=policy.default)
+    assert message["To"].addresses[0].addr_spec == "director@europol.example"
+    cc = [a.addr_spec for a in message["Cc"].addresses]
+    assert len(cc) == 5 and "director@europol.example" not in cc
+    # Europol falls back to English: the attachment and the cover text are English.
+    assert [p.get_filename() for p in message.iter_attachments()] == [
+        f"{LETTER}-europol-en-letter.pdf", f"{LETTER}-europol-en-annex-1.pdf"]
+    assert "Dear Executive Director," in message.get_body(("plain",)).get_content()

@@ -74,9 +74,9 @@ YES_NO = ("yes", "no")
 
 _CODE = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-# A recipient id becomes a folder name in the output: lower-case letters, digits and inner
-# hyphens, at most 40 characters (never "." or "..", never a slash, never a Member State code).
 _FORM = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# An agency id becomes a folder name in the output: lower-case letters, digits and inner
+# hyphens, at most 40 characters (never "." or "..", never a slash, never a Member State code).
 _RECIPIENT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 # The longest value one registry field may hold (names, streets, functions, addresses).
 MAX_FIELD = 1000
@@ -752,6 +752,9 @@ class _Loader:
             head = _person(h, "agency_director")
             language = f.text("language", _language(f)) or "en"
             address = _address(f) if f.has("address") else None
+            if agency_id and not _RECIPIENT_ID.fullmatch(agency_id):
+                f.fail(f"agency id '{agency_id}' cannot name a folder", f.at("id"),
+                       "use 1 to 40 lower-case letters, digits and '-', not at either end")
             if agency_id and agency_id.upper() in PROTOCOL_ORDER:
                 f.fail(f"agency id '{agency_id}' reads as the Member State code "
                        f"'{agency_id.upper()}'", f.at("id"), "give the agency a longer id")
