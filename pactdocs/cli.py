@@ -126,6 +126,14 @@ def cmd_list(args: argparse.Namespace) -> int:
                       f"{state.representative.display_name}{sample}")
             for code, error in registry.broken.items():
                 print(f"{code}  broken: {error}")
+            for rid, other in registry.recipients.items():
+                if other.kind == "member_state":
+                    continue
+                where = (registry.agencies[rid].short_name if other.kind == "agency"
+                         else other.organisation)
+                sample = " (sample data)" if other.sample else ""
+                print(f"{rid}  {other.kind:<7} {other.language}  {other.person.display_name}, "
+                      f"{where}{sample}")
         else:
             for name, group in registry.groups.items():
                 print(f"{name:<16} {group.kind:<10} {' '.join(group.members)}")
