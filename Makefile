@@ -50,6 +50,7 @@ lock:
 
 demo: setup
 	$(VENV)/bin/pactdocs merge pact-implementation
+	$(VENV)/bin/pactdocs merge agency-coordination
 
 test: setup
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider

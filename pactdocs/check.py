@@ -33,6 +33,14 @@ def check_project(project: Project) -> list[PactdocsError]:
 
                 problems.append(TemplateError(f"unknown {kind} '{ref}'", letter.location,
                                               did_you_mean(ref, list(known))))
+        cc = registry.groups.get(letter.cc)
+        strangers = [m for m in (cc.members if cc else ()) if m not in registry.agencies]
+        if strangers:
+            from .errors import TemplateError
+
+            problems.append(TemplateError(
+                f"cc group '{letter.cc}' names {', '.join(strangers)}, which is not an agency",
+                letter.location, "a c.c. list names agencies (agencies.yaml) only"))
         composer = Composer(project, letter, registry)
         problems.extend(composer.check_templates())
         try:
@@ -57,13 +65,14 @@ def check_project(project: Project) -> list[PactdocsError]:
         problems.extend(check_catalogs(project, list(OFFICIAL)))
     except PactdocsError as exc:
         problems.append(exc)
+    # One mistake found by two checks (a letter that cannot be loaded, a Markdown slip that
+    # breaks both the template and the catalog extraction) is reported once.
+    unique: dict[str, PactdocsError] = {}
+    for problem in problems:
+        unique.setdefault(str(problem), problem)
+    problems[:] = list(unique.values())
     if ctypes.util.find_library("harfbuzz-subset") is None:
         problems.append(PactdocsError(
             "libharfbuzz-subset is not installed: PDFs are about 3x slower to write",
             hint="install the Debian package libharfbuzz-subset0 (make setup does)"))
-    # One mistake found by two checks (a Markdown slip breaks both the template and the
-    # catalog extraction) is reported once.
-    unique: dict[str, PactdocsError] = {}
-    for problem in problems:
-        unique.setdefault(str(problem), problem)
-    return list(unique.values())
+    return problems

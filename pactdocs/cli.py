@@ -161,7 +161,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
           f"{f', {len(summary.removed)} removed' if summary.removed else ''} in "
           f"{summary.seconds:.1f} s ({rate:.1f} documents/s) "
           f"→ {summary.out / 'manifest.json'}")
+    fallbacks = summary.fallbacks
+    if fallbacks:
+        print(f"{len(fallbacks)} recipient(s) in the fallback language "
+              f"{_fallback_language(summary)}, the letter not being in theirs: "
+              + ", ".join(f"{r} ({lang})" for r, lang in fallbacks.items()))
     return summary.exit_code
+
+
+def _fallback_language(summary: Summary) -> str:
+    return next(d["language"] for d in summary.manifest["documents"] if d.get("fallback_from"))
 
 
 def _print_plan(summary: Summary) -> int:
@@ -201,6 +210,14 @@ def cmd_list(args: argparse.Namespace) -> int:
                       f"{state.representative.display_name}{sample}")
             for code, error in registry.broken.items():
                 print(f"{code}  broken: {error}")
+            for rid, other in registry.recipients.items():
+                if other.kind == "member_state":
+                    continue
+                where = (registry.agencies[rid].short_name if other.kind == "agency"
+                         else other.organisation)
+                sample = " (sample data)" if other.sample else ""
+                print(f"{rid}  {other.kind:<7} {other.language}  {other.person.display_name}, "
+                      f"{where}{sample}")
         else:
             for name, group in registry.groups.items():
                 print(f"{name:<16} {group.kind:<10} {' '.join(group.members)}")

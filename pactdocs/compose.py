@@ -58,7 +58,7 @@ from .sources.markdown import MdBlock, MdCell, MdMessage, parse_markdown, render
 from .sources.yamlload import load_yaml
 
 if TYPE_CHECKING:
-    from .sources.registry import MemberState, Person, Registry
+    from .sources.registry import Person, Recipient, Registry
 
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 _MARK = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
@@ -378,14 +378,11 @@ class Composer:
                      f"labels.person_name.{signatory.person.name_order}"]
         used.append(f"places.{self.letter.place}")
         group = self.registry.groups.get(self.letter.recipients)
-        codes = [c for c in (group.members if group else ()) if c in self.registry.member_states]
-        for code in self.registry.member_states:
-            used.append(f"countries.{code}.name")  # annex 2 lists every Member State
-        for code in codes:
-            person = self.registry.member_states[code].representative
-            form = f"forms_of_address.{person.form_of_address}.{person.gender}"
-            used += [f"countries.{code}.of", f"{form}.title", f"{form}.salutation", f"{form}.closing",
-                     f"labels.person_name.{person.name_order}"]
+        for rid in (group.members if group else ()):
+            recipient = self.registry.recipients.get(rid)
+            if recipient is None:
+                continue
+            used += self.recipient_messages(recipient)
         cc = self.registry.groups.get(self.letter.cc)
         for agency in (cc.members if cc else ()):
             used.append(f"agencies.{agency}.short_name")
@@ -399,6 +396,35 @@ class Composer:
                 node = node.get(key) if isinstance(node, dict) else None
             result[context] = node if isinstance(node, str) else ""
         return result
+
+    def _lists_member_states(self) -> bool:
+        """Return whether a part of the letter may list every Member State (a Jinja template
+        can; a Markdown part lists only what its fields name)."""
+        return any(not p.template.endswith(".md") for p in self.letter.parts)
+
+    def recipient_messages(self, recipient: Recipient) -> list[str]:
+        """Return the contexts of the frame messages the letter to ``recipient`` uses."""
+        person = recipient.person
+        form = f"forms_of_address.{person.form_of_address}.{person.gender}"
+        used = [f"{form}.title", f"{form}.salutation", f"{form}.closing",
+                self._name_label(person)]
+        if person.title != "none":
+            used.append(f"courtesy_titles.{person.title}")
+        if person.academic_title:
+            used.append(f"academic_titles.{person.academic_title}.{person.title}")
+        if recipient.kind == "member_state":
+            used.append(f"countries.{recipient.country}.of")
+        elif recipient.kind == "agency":
+            used.append(f"agencies.{recipient.agency}.short_name")
+        if recipient.address is not None and recipient.address.country in self.frame.get(
+                "countries", {}):
+            used.append(f"countries.{recipient.address.country}.name")
+        return used
+
+    @staticmethod
+    def _name_label(person: Person) -> str:
+        untitled = person.title == "none" and not person.academic_title
+        return f"labels.{'full_name' if untitled else 'person_name'}.{person.name_order}"
 
     def check_frame_forms(self, languages: list[str]) -> list[PactdocsError]:
         """Return an error per frame message the letter needs that the frame or a language lacks."""
@@ -556,18 +582,21 @@ class Composer:
         if language not in self.languages:
             raise RenderError(f"unknown language '{language}'")
         self._language, self._segments, self._part, self.final = language, [], part.id, final
-        state = None
+        target = None
         if recipient is not None:
             if recipient in self.registry.broken:
                 raise self.registry.broken[recipient]
-            state = self.registry.member_states[recipient]
+            if recipient not in self.registry.recipients:
+                raise RenderError(f"unknown recipient '{recipient}'",
+                                  hint="run pactdocs check: its registry entry has an error")
+            target = self.registry.recipients[recipient]
         signatory = self.registry.signatories[self.letter.signatory]
         letterhead = tuple(self.frame_item("letterhead", line) for line in self.frame["letterhead"])
         letterhead += (self.frame_text(f"functions.{signatory.function}.{signatory.person.gender}"),)
         subject = self.translate(self.letter.name, "subject", self.letter.subject, None, None, {})[0]
         if part.id == "letter":
-            assert state is not None
-            doc = self._compose_letter(part, state, letterhead, subject, signatory.person)
+            assert target is not None
+            doc = self._compose_letter(part, target, letterhead, subject, signatory.person)
         else:
             doc = self._compose_annex(part, letterhead, subject)
         check_text(doc)
@@ -584,15 +613,16 @@ class Composer:
         return self.translate(self.letter.name, f"parts.{part.id}.title", part.title, None, None,
                               {})[0]
 
-    def _compose_letter(self, part: Part, state: MemberState, letterhead: tuple[str, ...],
+    def _compose_letter(self, part: Part, target: Recipient, letterhead: tuple[str, ...],
                         subject: str, signatory: Person) -> Document:
         place = self.frame_text(f"places.{self.letter.place}")
         place_date = self.frame_text("labels.place_date", place=place,
                                      date=self.formatter.date(self.letter.date, "dateline"))
-        person = state.representative
+        person = target.person
         form = f"forms_of_address.{person.form_of_address}.{person.gender}"
+        self._require_forms(target)
         salutation = self.frame_text(f"{form}.salutation")
-        body = self._render_body(part, self._variables(state))
+        body = self._render_body(part, self._variables(target))
         closing = self.frame_text(f"{form}.closing")
         annexes = self.letter.annexes
         enclosure_label = self.frame_text("labels.enclosure", count=len(annexes), num=len(annexes))
@@ -600,29 +630,92 @@ class Composer:
             self.frame_text("labels.annex_line", annex=self._annex_label(a), title=self._annex_title(a))
             for a in annexes)
         cc_group = self.registry.groups[self.letter.cc]
-        heads = [self.registry.agencies[a] for a in cc_group.members]
+        # The addressee is not sent a copy of their own letter.
+        heads = [self.registry.agencies[a] for a in cc_group.members if a != target.agency]
         cc_label = self.frame_text("labels.cc")
         cc = tuple(
             self.frame_text("labels.cc_last" if i == len(heads) - 1 else "labels.cc_item",
                             name=self._person_name(a.head),
                             agency=self.frame_text(f"agencies.{a.id}.short_name"))
             for i, a in enumerate(heads))
-        address = state.representation
-        addressee = (
-            self._person_name(person),
-            self.frame_text(f"{form}.title", of_country=self.country(state.code, "of")),
-            address.street,
-            self.frame_text("labels.postal_city", postcode=address.postcode,
-                            city=self.frame_item("cities", address.city),
-                            country=self.country(address.country, "name")),
-            self.frame_text("labels.email", email=state.email),
-        )
+        addressee = (self._person_name(person), self._title_line(target), *self._address_lines(target))
         return self._document(
             "letter", subject, subject, letterhead, body,
             place_date=place_date, reference=self.letter.reference, salutation=salutation,
             closing=closing, signature=(signatory.signature_name,),
             enclosure_label=enclosure_label, enclosures=enclosures, cc_label=cc_label, cc=cc,
             addressee=addressee)
+
+    def _require_forms(self, target: Recipient) -> None:
+        """Raise RenderError when the frame or this language lacks a form the letter to
+        ``target`` needs: an English salutation in a Dutch letter would mix two languages."""
+        needed = [c for c in self.recipient_messages(target) if c.startswith(("forms_of_address.",
+                                                                              "academic_titles."))]
+        for context in needed:
+            node: Any = self.frame
+            for key in context.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, str):
+                raise RenderError(f"the frame has no '{context}', which the letter to "
+                                  f"'{target.id}' needs",
+                                  Location(relpath(self.project.frame_dir / "frame.yaml")),
+                                  f"add {context} to frame.yaml, or give the recipient a form "
+                                  "of address the frame has")
+            if self._language == self.letter.source_language:
+                continue
+            catalog = self.catalog(FRAME_DIR, self._language)
+            entry = catalog.get(context, node)
+            if entry is None or not all(entry.strings):
+                raise RenderError(f"{self._language} has no translation of '{context}' "
+                                  f"('{node}'), which the letter to '{target.id}' needs",
+                                  Location(relpath(catalog.path)),
+                                  "translate it in the frame catalog (a draft will do), or "
+                                  "write to this recipient in another language (--lang)")
+
+    def _title_line(self, target: Recipient) -> str:
+        """Return the line under the addressee's name: the form of address's title."""
+        form = f"forms_of_address.{target.person.form_of_address}.{target.person.gender}"
+        values: dict[str, str] = {}
+        english = self.frame["forms_of_address"][target.person.form_of_address][
+            target.person.gender]["title"]
+        if "%(of_country)s" in english:
+            if not target.country:
+                raise RenderError(f"the form of address '{target.person.form_of_address}' names "
+                                  f"a Member State, and recipient '{target.id}' is none",
+                                  hint="give the person a form of address that names an "
+                                       "organisation (agency_director, minister, neutral …)")
+            values["of_country"] = self.country(target.country, "of")
+        if "%(organisation)s" in english:
+            values["organisation"] = self._organisation(target)
+        return self.frame_text(f"{form}.title", None, **values)
+
+    def _organisation(self, target: Recipient) -> str:
+        if target.kind == "agency":
+            return self.frame_text(f"agencies.{target.agency}.short_name")
+        if target.kind == "member_state":
+            return self.country(target.country)
+        return target.organisation
+
+    def _address_lines(self, target: Recipient) -> tuple[str, ...]:
+        lines: list[str] = []
+        if target.kind == "person" and target.organisation:
+            lines.append(target.organisation)
+        address = target.address
+        if address is not None:
+            lines += [address.street,
+                      self.frame_text("labels.postal_city", postcode=address.postcode,
+                                      city=self._city(address.city),
+                                      country=self.country(address.country, "name"))]
+        elif target.kind == "agency":
+            lines.append(self.registry.agencies[target.agency].seat)
+        lines += [self.frame_text("labels.email", email=e) for e in target.emails[-1:]]
+        return tuple(lines)
+
+    def _city(self, city: str) -> str:
+        """Return a postal city the frame translates (Brussels), or the city as written."""
+        if city in (self.frame.get("cities") or ()):
+            return self.frame_item("cities", city)
+        return city
 
     def _compose_annex(self, part: Part, letterhead: tuple[str, ...], subject: str) -> Document:
         heading = self._annex_label(part)
@@ -641,8 +734,14 @@ class Composer:
             body=body, draft_mark=draft, segments=tuple(self._segments), **fields)
 
     def _person_name(self, person: Person) -> str:
-        """Return the person's name with courtesy title, in the person's name order, unbreakable."""
-        title = self.frame_text(f"courtesy_titles.{person.title}")
+        """Return the person's name with courtesy (or academic) title, in the person's name
+        order, unbreakable; a person with neither is named without title."""
+        if person.academic_title:
+            title = self.frame_text(f"academic_titles.{person.academic_title}.{person.title}")
+        elif person.title == "none":
+            return self._full_name(person)
+        else:
+            title = self.frame_text(f"courtesy_titles.{person.title}")
         return self.frame_text(f"labels.person_name.{person.name_order}", title=title,
                                first_name=person.first_name, surname=person.surname).replace(" ", NBSP)
 
@@ -686,7 +785,7 @@ class Composer:
             rows.append(_Row(values, missing))
         return rows
 
-    def _variables(self, state: MemberState | None) -> dict[str, Any]:
+    def _variables(self, target: Recipient | None) -> dict[str, Any]:
         """Return what templates may read: plain values only, each made when a template reads it.
 
         A message reached only through a value the template never reads (the list of every
@@ -694,10 +793,10 @@ class Composer:
         segment of the document.
         """
         recipient = None
-        if state is not None:
-            recipient = _Lazy(code=lambda: state.code, name=lambda: self.country(state.code),
-                              person=lambda: self._person_name(state.representative),
-                              email=lambda: state.email)
+        if target is not None:
+            recipient = _Lazy(code=lambda: target.id, name=lambda: self._organisation(target),
+                              person=lambda: self._person_name(target.person),
+                              email=lambda: target.emails[-1] if target.emails else "")
         return {"recipient": recipient,
                 "member_states": _States(self._member_states, dict(self.registry.broken)),
                 "letter": SimpleNamespace(reference=self.letter.reference, date=self.letter.date),

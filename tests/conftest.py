@@ -32,3 +32,10 @@ def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def only_first_letter(project: Path) -> Path:
+    """Remove the second sample letter from a project copy, for tests of what a project with one
+    letter allows (``i18n export`` without ``--letter``, one language link per letter)."""
+    shutil.rmtree(project / "letter_templates" / "agency-coordination")
+    return project

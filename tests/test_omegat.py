@@ -7,11 +7,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import only_first_letter, run_cli
 from lxml import etree
 
 from pactdocs.locale.pofile import read_po
 from pactdocs.translation.xliff import NS, flatten_inline, omegat_text
+
+
+@pytest.fixture
+def project(project: Path) -> Path:
+    """A copy of the project with the first sample letter only (see conftest.only_first_letter)."""
+    return only_first_letter(project)
 
 pytestmark = pytest.mark.skipif(shutil.which("omegat") is None,
                                 reason="OmegaT is not installed (the set-up installs Debian's omegat)")

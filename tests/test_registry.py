@@ -126,7 +126,9 @@ def test_real_registry_languages_and_genders(real: Registry) -> None:
 
 
 def test_real_registry_agencies_in_cc_order(real: Registry) -> None:
-    assert real.groups["jha-agencies"].kind == "cc"
+    # A recipients group of agencies: the sample letter's c.c. list and the agency letter's
+    # recipients.
+    assert real.groups["jha-agencies"].kind == "recipients"
     assert real.groups["jha-agencies"].members == (
         "cepol", "emcdda", "europol", "euaa", "eu-lisa", "frontex")
     assert list(real.agencies) == list(real.groups["jha-agencies"].members)
@@ -203,7 +205,7 @@ def test_fingerprint_changes_only_for_the_changed_state(tmp_path: Path) -> None:
         "agencies", "signatories", "groups")
     assert len(after.digest("contacts")) == 64
     with pytest.raises(ValueError, match="unknown registry section"):
-        after.digest("people")
+        after.digest("staff")
 
 
 # --- resolve -----------------------------------------------------------------------------------
@@ -414,10 +416,10 @@ def test_title_and_gender_must_be_known(tmp_path: Path) -> None:
     registry = load_case(tmp_path, "bad-title")
     title = problem(registry, "title 'Mrs' is not one of Mr, Ms")
     assert_at(title, "signatories.yaml", 4)
-    assert title.hint == "use Mr or Ms"
+    assert title.hint == "use Mr or Ms (or none: no courtesy title)"
     gender = problem(registry, "gender 'f' is not one of male, female")
     assert_at(gender, "signatories.yaml", 7)
-    assert gender.hint == "use male or female"
+    assert gender.hint == "use male or female (or none: not recorded; the neutral form is used)"
 
 
 def test_iso_code_must_match(tmp_path: Path) -> None:

@@ -13,11 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import only_first_letter
 
 from pactdocs.compose import Project
 from pactdocs.errors import UsageError
 from pactdocs.locale.pofile import parse_po, read_po, replace_entry
 from pactdocs.translation.web import ReviewServer, make_server
+
+
+@pytest.fixture
+def project(project: Path) -> Path:
+    """A copy of the project with the first sample letter only (see conftest.only_first_letter)."""
+    return only_first_letter(project)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -57,6 +57,9 @@ class Job:
     format: str
     path: str  # relative to the output folder
     inputs: str  # hash of everything the file depends on
+    # The recipient's correspondence language when the letter is not in it and the document
+    # is in the letter's fallback language instead (``--lang auto``).
+    fallback_from: str | None = None
 
 
 @dataclass
@@ -107,6 +110,13 @@ class Summary:
     seconds: float
     notices: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # what --clean removed
+
+    @property
+    def fallbacks(self) -> dict[str, str]:
+        """Return recipient → correspondence language of every recipient whose documents are in
+        the letter's fallback language, because the letter is not in theirs."""
+        return {d["recipient"]: d["fallback_from"] for d in self.manifest.get("documents", ())
+                if d.get("fallback_from")}
 
     @property
     def exit_code(self) -> int:
@@ -194,12 +204,16 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                               ",".join(registry.member_states))
     units: dict[tuple[str, str | None, str], Unit] = {}
     for code in recipients:
-        state = registry.member_states.get(code)
+        state = registry.recipients.get(code)
+        fallback_from = None
         if options.lang == "auto":
             if state is None:
                 langs = [letter.source_language]
+            elif state.language in letter.languages:
+                langs = [state.language]
             else:
-                langs = [state.correspondence_language]
+                # One language per document: the whole letter, frame and body, in the fallback.
+                langs, fallback_from = [letter.fallback_language], state.language
         else:
             langs = languages
         fingerprint = state.fingerprint if state else "broken"
@@ -213,7 +227,8 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                 for fmt in options.formats:
                     inputs = _digest(common, catalogs_of(language), reg, part.id, fmt)
                     path = document_path(letter.name, code, language, part.id, fmt)
-                    unit.jobs.append(Job(code, language, part.id, fmt, path, inputs))
+                    unit.jobs.append(Job(code, language, part.id, fmt, path, inputs,
+                                         fallback_from))
     return list(units.values())
 
 
@@ -570,7 +585,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     with held():
         try:
             folder.sweep()
-            manifest, removed = _inventory(project, letter, options, folder, store, jobs,
+            manifest, removed = _inventory(composer, letter, options, folder, store, jobs,
                                            results, run_id, stop.name if stop else None)
         finally:
             store.close()
@@ -596,7 +611,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     return Summary(out, manifest, counts, 0.0, notices, removed)
 
 
-def _inventory(project: Project, letter: Letter, options: Options, folder: OutputFolder,
+def _inventory(composer: Composer, letter: Letter, options: Options, folder: OutputFolder,
                store: Any, jobs: list[Job], results: dict[str, Result], run_id: int,
                interrupted: str | None) -> tuple[dict[str, Any], list[str]]:
     """Return the manifest of the whole folder, and the files --clean removed."""
@@ -608,7 +623,7 @@ def _inventory(project: Project, letter: Letter, options: Options, folder: Outpu
             store.forget(path)
             continue
         owned[path] = Owned(path, sha, size, draft, run)
-    registry = project.registry()
+    registry = composer.registry  # loaded once, by the parent
     belonging = Belonging(letter.name, frozenset(registry.resolve(None, letter.recipients)),
                           frozenset(letter.languages), frozenset(p.id for p in letter.parts),
                           frozenset(WRITERS), options.final)
@@ -659,6 +674,7 @@ def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result],
             "format": job.format, "path": job.path, "sha256": result.sha256,
             "status": result.status, "error": result.error, "bytes": result.size,
             "inputs": job.inputs, "draft": draft,
+            **({"fallback_from": job.fallback_from} if job.fallback_from else {}),
         })
     return {"letter": letter.name, "pactdocs": __version__, "documents": documents}
 

@@ -175,22 +175,24 @@ class Builder:
             self.cc.append(mailbox(name, head.email, f"the cc address of {agency_id}"))
 
     def language(self, code: str) -> str:
-        state = self.registry.member_states[code]
+        recipient = self.registry.recipients[code]
         rendered = {e.get("language") for e in self.entries.get(code, []) if e.get("part") == "letter"}
-        if state.correspondence_language in rendered:
-            return state.correspondence_language
+        if recipient.language in rendered:
+            return recipient.language
         if len(rendered) == 1:
             return str(next(iter(rendered)))
         if not rendered:
             raise UsageError(f"nothing was rendered for {code}",
                              hint=f"pactdocs merge {self.letter.name} --to {code}")
         raise UsageError(f"{code} has letters in {', '.join(sorted(map(str, rendered)))}, none in "
-                         f"its correspondence language {state.correspondence_language}")
+                         f"its correspondence language {recipient.language}")
 
     def outgoing(self, code: str) -> Outgoing:
         if code in self.registry.broken:
             raise self.registry.broken[code]
-        state = self.registry.member_states[code]
+        if code not in self.registry.recipients:
+            raise UsageError(f"unknown recipient '{code}'", hint="run pactdocs check")
+        recipient = self.registry.recipients[code]
         language = self.language(code)
         files = []
         for part in self.letter.parts:
@@ -202,11 +204,19 @@ class Builder:
                                      "manifest", hint=f"pactdocs merge {self.letter.name} --to "
                                      f"{code} --format {fmt}")
                 files.append(_file(self.out, found[0], self.options.allow_draft))
-        person = state.representative
-        to = [mailbox(person.display_name, state.email, f"the address of {code}")]
-        if person.email and person.email.lower() != state.email.lower():
-            to.append(mailbox(person.display_name, person.email, f"the address of {code}'s "
-                              "representative"))
+        person = recipient.person
+        state = self.registry.member_states.get(code)
+        if state is not None:
+            to = [mailbox(person.display_name, state.email, f"the address of {code}")]
+            if person.email and person.email.lower() != state.email.lower():
+                to.append(mailbox(person.display_name, person.email, f"the address of {code}'s "
+                                  "representative"))
+        elif recipient.emails:
+            to = [mailbox(person.display_name, e, f"the address of {code}")
+                  for e in recipient.emails]
+        else:
+            raise UsageError(f"{code} has no e-mail address",
+                             hint="add one in its registry entry (agencies.yaml head.email)")
         cc = [m for m in self.cc if m.address not in {t.address for t in to}]
         c = self.composer
         c.use_language(language)

@@ -55,10 +55,18 @@ _COUNTRY_NOT_LANGUAGE = {"gr": "el", "cz": "cs", "dk": "da", "ee": "et", "se": "
 # Codes that are not EU codes but are often meant as one.
 _NOT_EU_CODES = {"GR": "EL", "GB": None, "UK": None}
 
-SECTIONS = ("member_states", "agencies", "contacts", "signatories", "groups")
+SECTIONS = ("member_states", "agencies", "contacts", "signatories", "groups", "people")
+# Files that may be absent (an empty section then).
+OPTIONAL_SECTIONS = ("people",)
 GROUP_KINDS = ("recipients", "cc")
-TITLES = ("Mr", "Ms")
-GENDERS = ("male", "female")
+TITLES = ("Mr", "Ms", "none")
+# "none": the gender is not recorded (or the person asks not to be addressed by one): the frame's
+# neutral variant of the form of address is used, never a guess.
+GENDERS = ("male", "female", "none")
+# Academic titles by id (the frame writes each per language and courtesy title: de "Frau Dr.").
+ACADEMIC_TITLES = ("dr", "prof", "prof-dr")
+# Kinds of recipient a letter can be addressed to.
+RECIPIENT_KINDS = ("member_state", "agency", "person")
 # How a person's name is written: given name first (most of Europe) or family name first
 # (Hungarian names in Hungarian). Each language's catalog says where the courtesy title goes.
 NAME_ORDERS = ("given-first", "family-first")
@@ -66,6 +74,10 @@ YES_NO = ("yes", "no")
 
 _CODE = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_FORM = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# An agency id becomes a folder name in the output: lower-case letters, digits and inner
+# hyphens, at most 40 characters (never "." or "..", never a slash, never a Member State code).
+_RECIPIENT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 # The longest value one registry field may hold (names, streets, functions, addresses).
 MAX_FIELD = 1000
 # Characters pactdocs uses for itself or that change how text reads: the private-use area (the
@@ -74,6 +86,7 @@ MAX_FIELD = 1000
 _RESERVED = set("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 _PERSON_FIELDS = ("title", "first_name", "surname", "gender")
+_PERSON_OPTIONAL = ("name_order", "academic_title")
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -91,11 +104,13 @@ class Person:
     function: str = ""
     email: str = ""
     name_order: str = "given-first"
+    academic_title: str = ""
 
     @property
     def display_name(self) -> str:
         """Return title and full name: ``Mr Thomas Oberreiter``."""
-        return f"{self.title} {self.first_name} {self.surname}"
+        title = "" if self.title == "none" else f"{self.title} "
+        return f"{title}{self.first_name} {self.surname}"
 
     @property
     def signature_name(self) -> str:
@@ -140,6 +155,24 @@ class Agency:
     seat: str
     head: Person
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Anyone a letter can be addressed to: a Permanent Representative, an agency's head or a
+    person of the people registry. ``id`` is the folder name of the recipient's documents."""
+
+    id: str
+    kind: str  # one of RECIPIENT_KINDS
+    language: str  # correspondence language
+    person: Person
+    address: Address | None
+    emails: tuple[str, ...]
+    fingerprint: str
+    country: str = ""  # the Member State's EU code (kind member_state)
+    agency: str = ""  # the agency id (kind agency)
+    organisation: str = ""  # printed as written (kind person)
+    sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,17 +226,22 @@ class Registry:
     codes: tuple[str, ...] = ()
     bad_groups: dict[str, RegistryError] = field(default_factory=dict)
     bad_contacts: dict[str, RegistryError] = field(default_factory=dict)
+    recipients: dict[str, Recipient] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def resolve(self, selection: str | None, default_group: str) -> list[str]:
-        """Return the recipient codes ``selection`` names, in protocol order.
+        """Return the recipient ids ``selection`` names: Member States in protocol order, then
+        agencies and people in registry order.
 
-        ``selection`` is a group name or comma-separated Member State codes (any case), or a mix;
-        None or blank selects ``default_group``. Broken states are returned too. Raise
-        :class:`RegistryError` for an unknown name, with the nearest valid one as a hint.
+        ``selection`` is a group name, comma-separated Member State codes (any case), agency ids
+        or people ids, or a mix; None or blank selects ``default_group``. Broken states are
+        returned too. Raise :class:`RegistryError` for an unknown name, with the nearest valid
+        one as a hint.
         """
         known = set(self.codes) | set(self.member_states) | set(self.broken)
-        order = {code: i for i, code in enumerate(self.codes or tuple(self.member_states))}
+        others = [r for r in self.recipients if r not in known]
+        order = {code: i for i, code in enumerate(tuple(self.codes or tuple(self.member_states))
+                                                  + tuple(others))}
         text = (selection or "").strip()
         items = [item.strip() for item in text.split(",")] if text else [default_group]
         chosen: set[str] = set()
@@ -212,10 +250,12 @@ class Registry:
                 continue
             if item in self.groups or item in self.bad_groups:
                 chosen.update(self._group_codes(item))
+            elif item in others:
+                chosen.add(item)
             elif item.upper() in known:
                 chosen.add(item.upper())
             else:
-                names = sorted(known) + sorted(self.groups)
+                names = sorted(known) + sorted(others) + sorted(self.groups)
                 hint = did_you_mean(item, names) or did_you_mean(item.upper(), sorted(known))
                 if hint is None and item.upper() in _NOT_EU_CODES:
                     problem = _code_problem(item.upper())
@@ -223,7 +263,8 @@ class Registry:
                 what = "group" if item == default_group and not selection else "recipient"
                 raise RegistryError(
                     f"unknown {what} '{item}'", None,
-                    hint or f"give a group ({', '.join(self.groups)}) or Member State codes")
+                    hint or f"give a group ({', '.join(self.groups)}), Member State codes, "
+                            "agency ids or people ids")
         if not chosen:
             raise RegistryError("no recipients selected", None,
                                 "give a group name or comma-separated Member State codes")
@@ -429,8 +470,10 @@ def _one_of(choices: tuple[str, ...], what: str, hint: str | None = None
     return bind
 
 
-_title = _one_of(TITLES, "title", "use Mr or Ms")
-_gender = _one_of(GENDERS, "gender", "use male or female")
+_title = _one_of(TITLES, "title", "use Mr or Ms (or none: no courtesy title)")
+_gender = _one_of(GENDERS, "gender",
+                  "use male or female (or none: not recorded; the neutral form is used)")
+_academic = _one_of(ACADEMIC_TITLES, "academic_title", "use dr, prof or prof-dr")
 _name_order = _one_of(NAME_ORDERS, "name_order", "use given-first or family-first")
 _yes_no = _one_of(YES_NO, "sample", 'use "yes" or "no"')
 _kind = _one_of(GROUP_KINDS, "group kind", "use recipients (Member State codes) or cc (agency ids)")
@@ -538,19 +581,32 @@ def _iso_country(f: _Fields) -> Callable[[str, Location], bool]:
     return check
 
 
-def _person(f: _Fields) -> Person:
+def _form(f: _Fields) -> Callable[[str, Location], bool]:
+    def check(value: str, where: Location) -> bool:
+        if _FORM.fullmatch(value):
+            return True
+        suggestion = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
+        f.fail(f"'{value}' is not a valid form of address", where,
+               "a form of address of the frame (frame.yaml forms_of_address), e.g. "
+               f"'{suggestion or 'neutral'}'")
+        return False
+    return check
+
+
+def _person(f: _Fields, default_form: str = "ambassador", read_email: bool = True) -> Person:
     """Return the Person made of the fields of ``f`` (already checked for unknown ones)."""
     title = f.text("title", _title(f))
     first_name = f.text("first_name")
     surname = f.text("surname")
     gender = f.text("gender", _gender(f))
-    form = f.text("form_of_address", _id("form of address")(f))
+    form = f.text("form_of_address", _form(f))
     function = f.text("function")
-    email = f.text("email", _email(f))
+    email = f.text("email", _email(f)) if read_email else ""
     order = f.text("name_order", _name_order(f))
+    academic = f.text("academic_title", _academic(f))
     return Person(title=title, first_name=first_name, surname=surname, gender=gender,
-                  form_of_address=form or "ambassador", function=function, email=email,
-                  name_order=order or "given-first")
+                  form_of_address=form or default_form, function=function, email=email,
+                  name_order=order or "given-first", academic_title=academic)
 
 
 # --- the files ---------------------------------------------------------------------------------
@@ -564,12 +620,16 @@ class _Loader:
         self.problems: list[RegistryError] = []
         self.data: dict[str, Any] = {}
         self.shown: dict[str, str] = {}
+        self.agency_recipients: dict[str, Recipient] = {}
 
     def read(self) -> None:
         """Parse every file; raise the first that cannot be parsed."""
         for section in SECTIONS:
             path = self.root / f"{section}.yaml"
             self.shown[section] = relpath(path)
+            if section in OPTIONAL_SECTIONS and not path.exists() and not path.is_symlink():
+                self.data[section] = None
+                continue
             self.data[section] = load_yaml(path, RegistryError, self.root, allow_private=True)
 
     def section(self, name: str, kind: type) -> Any:
@@ -658,7 +718,7 @@ class _Loader:
                           city=a.text("city"), country=a.text("country", _iso_country(a)))
         email = f.text("email", _email(f))
         r = f.mapping("representative", "representative", _PERSON_FIELDS,
-                      ("form_of_address", "function", "email", "name_order"))
+                      ("form_of_address", "function", "email") + _PERSON_OPTIONAL)
         person = _person(r)
         sample = f.text("sample", _yes_no(f))
         if not code:
@@ -678,7 +738,8 @@ class _Loader:
         for i, item in enumerate(items or ()):
             errors: list[RegistryError] = []
             f = _Fields(item, items.where(i), "agency", errors,
-                        ("id", "short_name", "name", "seat", "head"))
+                        ("id", "short_name", "name", "seat", "head"),
+                        ("language", "address"))
             agency_id = f.text("id", _id("agency id")(f))
             if agency_id in seen:
                 self.problems.append(RegistryError(
@@ -686,15 +747,69 @@ class _Loader:
                     f.at("id"), "remove one of the two entries"))
                 continue
             short_name, name, seat = f.text("short_name"), f.text("name"), f.text("seat")
-            h = f.mapping("head", "agency head", _PERSON_FIELDS + ("function",), ("email", "name_order"))
-            head = _person(h)
+            h = f.mapping("head", "agency head", _PERSON_FIELDS + ("function",),
+                          ("email", "form_of_address") + _PERSON_OPTIONAL)
+            head = _person(h, "agency_director")
+            language = f.text("language", _language(f)) or "en"
+            address = _address(f) if f.has("address") else None
+            if agency_id and not _RECIPIENT_ID.fullmatch(agency_id):
+                f.fail(f"agency id '{agency_id}' cannot name a folder", f.at("id"),
+                       "use 1 to 40 lower-case letters, digits and '-', not at either end")
+            if agency_id and agency_id.upper() in PROTOCOL_ORDER:
+                f.fail(f"agency id '{agency_id}' reads as the Member State code "
+                       f"'{agency_id.upper()}'", f.at("id"), "give the agency a longer id")
             self.problems.extend(errors)
             if agency_id:
                 seen[agency_id] = f.at("id").line
                 if not errors:
+                    fingerprint = _sha256(f.node)
                     agencies[agency_id] = Agency(agency_id, short_name, name, seat, head,
-                                                 _sha256(f.node))
+                                                 fingerprint)
+                    self.agency_recipients[agency_id] = Recipient(
+                        id=agency_id, kind="agency", language=language, person=head,
+                        address=address, emails=(head.email,) if head.email else (),
+                        fingerprint=fingerprint, agency=agency_id)
         return agencies, seen
+
+    def people(self, taken: set[str]) -> dict[str, Recipient]:
+        """Return the valid people of people.yaml (an absent file holds nobody), checked
+        against the pydantic schema :class:`~pactdocs.sources.schemas.PersonRecord`."""
+        from .schemas import PersonRecord, validate
+
+        if self.data.get("people") is None:
+            return {}
+        items = self.section("people", Seq)
+        result: dict[str, Recipient] = {}
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items or ()):
+            record, errors = validate(PersonRecord, item, items.where(i), "person")
+            where = item.where("id") if isinstance(item, Node) and "id" in item else items.where(i)
+            if record is not None and record.id in seen:
+                self.problems.append(RegistryError(
+                    f"id: duplicate person id '{record.id}' (first on line {seen[record.id]})",
+                    where, "remove one of the two entries"))
+                continue
+            if record is not None and record.id in taken:
+                errors.append(RegistryError(
+                    f"id: '{record.id}' is already an agency id", where,
+                    f"give the person an id of their own, e.g. '{record.id}-person'"))
+            self.problems.extend(errors)
+            if record is None or errors:
+                continue
+            seen[record.id] = where.line
+            person = Person(
+                title=record.title, first_name=record.first_name, surname=record.surname,
+                gender=record.gender, form_of_address=record.form_of_address,
+                function=record.function or "", name_order=record.name_order,
+                academic_title=record.academic_title or "")
+            a = record.address
+            emails = (record.email,) if isinstance(record.email, str) else tuple(record.email)
+            result[record.id] = Recipient(
+                id=record.id, kind="person", language=record.language, person=person,
+                address=Address(a.street, a.postcode, a.city, a.country), emails=emails,
+                fingerprint=_sha256(item), organisation=record.organisation,
+                sample=record.sample == "yes")
+        return result
 
     def signatories(self) -> dict[str, Signatory]:
         """Return the valid signatories."""
@@ -769,7 +884,8 @@ class _Loader:
                 {c: bad[c] for c in sorted(bad, key=PROTOCOL_ORDER.index)})
 
     def groups(self, codes: tuple[str, ...], agencies: dict[str, Agency],
-               agency_lines: dict[str, int]) -> tuple[dict[str, Group], dict[str, RegistryError]]:
+               agency_lines: dict[str, int], others: tuple[str, ...] = ()
+               ) -> tuple[dict[str, Group], dict[str, RegistryError]]:
         """Return the valid groups and the first error of each group that is not."""
         entries = self.section("groups", Node)
         groups: dict[str, Group] = {}
@@ -791,7 +907,16 @@ class _Loader:
                     continue
                 where = member_list.where(i)
                 if kind == "recipients":
-                    if member in codes:
+                    if member in codes or member in others:
+                        continue
+                    if member in agency_lines:
+                        f.fail(f"group '{name}' names agency '{member}', whose entry has errors "
+                               f"(agencies.yaml line {agency_lines[member]})", where)
+                        continue
+                    if _ID.fullmatch(member):
+                        f.fail(f"group '{name}' names '{member}', which is neither an agency "
+                               "nor a person of people.yaml", where,
+                               did_you_mean(member, list(others)))
                         continue
                     problem = _code_problem(member)
                     if problem and not _CODE.fullmatch(member):
@@ -826,11 +951,32 @@ def load_registry(root: Path) -> Registry:
     loader.read()
     states, broken, codes = loader.member_states()
     agencies, agency_lines = loader.agencies()
+    people = loader.people(set(agency_lines))
+    recipients: dict[str, Recipient] = {code: _state_recipient(s) for code, s in states.items()}
+    recipients.update(loader.agency_recipients)
+    recipients.update(people)
     signatories = loader.signatories()
     contacts, bad_contacts = loader.contacts(codes)
-    groups, bad_groups = loader.groups(codes, agencies, agency_lines)
+    groups, bad_groups = loader.groups(codes, agencies, agency_lines,
+                                       tuple(loader.agency_recipients) + tuple(people))
     return Registry(
         root=Path(root), member_states=states, agencies=agencies, contacts=contacts,
         signatories=signatories, groups=groups, problems=tuple(loader.problems), broken=broken,
         codes=codes, bad_groups=bad_groups, bad_contacts=bad_contacts,
-        sections=dict(loader.data))
+        recipients=recipients, sections=dict(loader.data))
+
+
+def _state_recipient(state: MemberState) -> Recipient:
+    """Return the Member State as a recipient: its Permanent Representative."""
+    person = state.representative
+    emails = tuple(dict.fromkeys(e for e in (person.email, state.email) if e))
+    return Recipient(id=state.code, kind="member_state", language=state.correspondence_language,
+                     person=person, address=state.representation, emails=emails,
+                     fingerprint=state.fingerprint, country=state.code, sample=state.sample)
+
+
+def _address(f: _Fields) -> Address:
+    """Return the postal address under ``address`` (any ISO country, e.g. Norway's "NO")."""
+    a = f.mapping("address", "address", ("street", "postcode", "city", "country"))
+    return Address(street=a.text("street"), postcode=a.text("postcode"), city=a.text("city"),
+                   country=a.text("country", _iso_country(a)))

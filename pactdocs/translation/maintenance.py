@@ -9,6 +9,7 @@ from typing import Any
 
 from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.extract import extract
+from jinja2.exceptions import TemplateSyntaxError
 
 from ..compose import Project
 from ..errors import PactdocsError, TemplateError
@@ -70,12 +71,18 @@ def build_template(project: Project, owner: str) -> BabelCatalog:
                             flags=["python-format"] if "%(" in md.msgid else [])
         for template in sorted(root.glob("*.j2")):
             data = read_inside(template, root, MAX_TEMPLATE_BYTES, TemplateError)
-            with io.BytesIO(data) as handle:
-                for lineno, message, comments, msgctxt in extract(
-                        "jinja2.ext:babel_extract", handle, comment_tags=("Translators:",),
-                        options=JINJA_OPTIONS):
-                    catalog.add(message, context=msgctxt, auto_comments=comments,
-                                locations=[(f"{owner}/{template.name}", lineno)])
+            try:
+                with io.BytesIO(data) as handle:
+                    for lineno, message, comments, msgctxt in extract(
+                            "jinja2.ext:babel_extract", handle, comment_tags=("Translators:",),
+                            options=JINJA_OPTIONS):
+                        catalog.add(message, context=msgctxt, auto_comments=comments,
+                                    locations=[(f"{owner}/{template.name}", lineno)])
+            except TemplateSyntaxError as exc:
+                from ..errors import Location, relpath
+
+                raise TemplateError(exc.message or "syntax error",
+                                    Location(relpath(template), exc.lineno)) from None
     return catalog
 
 
@@ -167,8 +174,13 @@ def check_catalogs(project: Project, languages: list[str], source: str = "en") -
             problems.append(PactdocsError("catalog template missing", hint="run pactdocs i18n extract"))
             continue
         template = read_template(pot)
+        try:
+            built = build_template(project, owner)
+        except PactdocsError as exc:
+            problems.append(exc)  # a template that cannot be read: its own error, once
+            continue
         fresh = {(m.context, str(m.id if isinstance(m.id, str) else m.id[0]))
-                 for m in build_template(project, owner) if m.id}
+                 for m in built if m.id}
         stored = {(c, i) for c, i, _p, _l in template}
         if fresh != stored:
             from ..errors import CatalogError, Location, relpath
