@@ -140,7 +140,10 @@ def new_letter(project: Project, name: str, draft: Path | None = None,
     groups = registry.groups
     recipients = _pick("member-states", [g for g, v in groups.items() if v.kind == "recipients"],
                        "recipients group")
-    cc = _pick("jha-agencies", [g for g, v in groups.items() if v.kind == "cc"], "cc group")
+    # A letter's c.c. is any group made only of agencies (pactdocs check holds it to that).
+    cc = _pick("jha-agencies", [g for g, v in groups.items()
+                                if v.members and all(m in registry.agencies for m in v.members)],
+               "cc group")
     signatory = _pick("home-dg-acting", sorted(registry.signatories), "signatory")
     date = today or dt.date.today()
     yaml_text = LETTER_YAML.format(
