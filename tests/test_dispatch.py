@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -358,6 +359,12 @@ def test_signed_pdf_is_attached_instead_of_the_unsigned_one(work: tuple[Path, Pa
     first = next(msg.iter_attachments())
     assert first.get_filename() == signed.name
     assert first.get_content() == signed.read_bytes() != unsigned.read_bytes()
+    # The register keeps both hashes: the file sent and the rendered file it was signed from.
+    with sqlite3.connect(project / "register/outgoing.sqlite") as db:
+        rows = db.execute("SELECT a.sha256, a.unsigned_sha256 FROM attachments a JOIN items i "
+                          "ON a.item_id = i.id WHERE i.recipient = 'AT' AND a.filename = ?",
+                          (signed.name,)).fetchall()
+    assert rows == [(hashlib.sha256(signed.read_bytes()).hexdigest(), entry["sha256"])]
     # A signed file changed after signing is refused.
     signed.write_bytes(signed.read_bytes() + b" ")
     shutil.rmtree(out / "outbox")

@@ -33,6 +33,7 @@ class File:
     format: str
     sha256: str
     data: bytes
+    unsigned_sha256: str | None = None  # a signed PDF: the sha256 of the file it was signed from
 
     @property
     def size(self) -> int:

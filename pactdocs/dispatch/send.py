@@ -136,9 +136,11 @@ def _file(out: Path, entry: dict[str, Any], allow_draft: bool) -> File:
         raise UsageError(f"{rel} is a draft (rendered without --final)",
                          hint="render with pactdocs merge --final, or send with --allow-draft")
     signed = entry.get("signed")
+    unsigned: str | None = None
     if entry.get("format") == "pdf" and signed is not None:
         if not isinstance(signed, dict):
             raise UsageError(f"the manifest's 'signed' of {rel} is not a mapping")
+        unsigned = str(sha)
         rel, sha = signed.get("path"), signed.get("sha256")
     path = _inside(out, rel)
     try:
@@ -148,7 +150,7 @@ def _file(out: Path, entry: dict[str, Any], allow_draft: bool) -> File:
     if hashlib.sha256(data).hexdigest() != sha:
         raise UsageError(f"{rel} is not the file the manifest knows (sha256 differs)",
                          hint="it changed after rendering: render it again or find out why")
-    return File(Path(str(rel)).name, str(rel), str(entry["format"]), str(sha), data)
+    return File(Path(str(rel)).name, str(rel), str(entry["format"]), str(sha), data, unsigned)
 
 
 class Builder:
@@ -386,7 +388,8 @@ def _entry(o: Outgoing) -> Entry:
         subject=o.subject, message_id=o.message_id,
         addressees=tuple([Addressee("to", m.name, m.address) for m in o.to]
                          + [Addressee("cc", m.name, m.address) for m in o.cc]),
-        attachments=tuple(Attachment(f.filename, f.path, f.sha256, f.size) for f in o.files))
+        attachments=tuple(Attachment(f.filename, f.path, f.sha256, f.size, f.unsigned_sha256)
+                          for f in o.files))
 
 
 def _outbox(out: Path, todo: list[Planned], ledger: Ledger, register: Register,

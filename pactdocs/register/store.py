@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS attachments (
     path TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     bytes INTEGER NOT NULL,
+    unsigned_sha256 TEXT,  -- a signed PDF: the sha256 of the rendered file it was signed from
     PRIMARY KEY (item_id, position)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -107,6 +108,7 @@ class Attachment:
     path: str
     sha256: str
     size: int
+    unsigned_sha256: str | None = None  # a signed PDF: the rendered file's hash
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,9 @@ class Register:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA + _TRIGGERS)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(attachments)")}
+        if "unsigned_sha256" not in columns:  # a register made before signing was recorded
+            self.db.execute("ALTER TABLE attachments ADD COLUMN unsigned_sha256 TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -192,9 +197,9 @@ class Register:
                     "VALUES (?,?,?,?,?)",
                     [(item, i, a.role, a.name, a.address) for i, a in enumerate(entry.addressees)])
                 self.db.executemany(
-                    "INSERT INTO attachments (item_id, position, filename, path, sha256, bytes) "
-                    "VALUES (?,?,?,?,?,?)",
-                    [(item, i, a.filename, a.path, a.sha256, a.size)
+                    "INSERT INTO attachments (item_id, position, filename, path, sha256, bytes, "
+                    "unsigned_sha256) VALUES (?,?,?,?,?,?,?)",
+                    [(item, i, a.filename, a.path, a.sha256, a.size, a.unsigned_sha256)
                      for i, a in enumerate(entry.attachments)])
                 self.db.execute("INSERT INTO events (item_id, at, state) VALUES (?, ?, 'registered')",
                                 (item, when))
@@ -276,7 +281,7 @@ class Register:
                 "SELECT role, name, address FROM addressees WHERE item_id = ? ORDER BY position",
                 (row["id"],))]
             item["attachments"] = [dict(r) for r in self.db.execute(
-                "SELECT filename, path, sha256, bytes FROM attachments WHERE item_id = ? "
+                "SELECT filename, path, sha256, bytes, unsigned_sha256 FROM attachments WHERE item_id = ? "
                 "ORDER BY position", (row["id"],))]
             item["events"] = [dict(r) for r in self.db.execute(
                 "SELECT at, state, address, detail FROM events WHERE item_id = ? ORDER BY id",
