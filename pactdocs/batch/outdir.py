@@ -231,13 +231,10 @@ class OutputFolder:
         Directory handles are kept between calls (a run checks thousands of files in a few
         folders), so a check costs one open, one stat and one read.
         """
-        try:
-            folders, name = self._split(relative)
-        except OutputError:
+        found = self._locate(relative)
+        if found is None:
             return None
-        directory = self._reader(folders, relative)
-        if directory is None:
-            return None
+        directory, name = found
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
         except OSError:
@@ -256,6 +253,15 @@ class OutputFolder:
             os.close(fd)
         return len(data), hashlib.sha256(data).hexdigest()
 
+    def _locate(self, relative: str) -> tuple[int, str] | None:
+        """Return (handle of the file's folder, file name) of ``relative``, or None."""
+        try:
+            folders, name = self._split(relative)
+        except OutputError:
+            return None
+        directory = self._reader(folders, relative)
+        return None if directory is None else (directory, name)
+
     def _reader(self, folders: list[str], relative: str) -> int | None:
         key = tuple(folders)
         directory = self._readers.get(key)
@@ -273,13 +279,10 @@ class OutputFolder:
         Any write through the file system changes the ctime (``utime`` cannot set it back), so
         an unchanged signature means an unchanged file; a changed one means: hash it.
         """
-        try:
-            folders, name = self._split(relative)
-        except OutputError:
+        found = self._locate(relative)
+        if found is None:
             return None
-        directory = self._reader(folders, relative)
-        if directory is None:
-            return None
+        directory, name = found
         try:
             info = os.stat(name, dir_fd=directory, follow_symlinks=False)
         except OSError:
