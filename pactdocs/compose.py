@@ -721,7 +721,9 @@ class Composer:
         heading = self._annex_label(part)
         title = self._annex_title(part)
         body = self._render_body(part, self._variables(None))
-        return self._document("annex", f"{heading}: {title}", subject, letterhead, body,
+        # The file's title (shown by PDF readers) joins label and title as the language does.
+        file_title = self.frame_text("labels.annex_line", annex=heading, title=title)
+        return self._document("annex", file_title, subject, letterhead, body,
                               heading=heading, subheading=title)
 
     def _document(self, kind: Any, title: str, subject: str, letterhead: tuple[str, ...],
