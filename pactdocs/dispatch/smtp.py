@@ -78,6 +78,22 @@ def read_credentials(path: str | None, project: Path) -> tuple[str, str] | None:
     return lines[0].strip(), lines[1]
 
 
+def _refused_all(outcome: Outcome, smtp: smtplib.SMTP, addresses: list[str], code: int,
+                 text: bytes | str) -> Outcome:
+    """Record a reply to a whole-message command (MAIL, DATA) against every address.
+
+    A 5xx refuses them, anything else is for a retry; after a 421 the server has closed the
+    connection, otherwise the transaction is reset for the next message.
+    """
+    bucket = outcome.refused if code >= 500 else outcome.retry
+    for address in addresses:
+        bucket[address] = _reply(code, text)
+    outcome.closed = code == 421
+    if not outcome.closed:
+        smtp.rset()
+    return outcome
+
+
 def _reply(code: int, text: bytes | str) -> str:
     message = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     return f"{code} {' '.join(message.split())}"
@@ -149,13 +165,7 @@ class Transport:
             assert smtp is not None
             code, text = smtp.mail(sender)
             if code != 250:
-                bucket = outcome.refused if code >= 500 else outcome.retry
-                for r in recipients:
-                    bucket[r] = _reply(code, text)
-                outcome.closed = code == 421
-                if not outcome.closed:
-                    smtp.rset()
-                return outcome
+                return _refused_all(outcome, smtp, recipients, code, text)
             ok = []
             for r in recipients:
                 code, text = smtp.rcpt(r)
@@ -175,13 +185,7 @@ class Transport:
                 return outcome
             code, text = smtp.docmd("DATA")
             if code != 354:
-                bucket = outcome.refused if code >= 500 else outcome.retry
-                for r in ok:
-                    bucket[r] = _reply(code, text)
-                outcome.closed = code == 421
-                if not outcome.closed:
-                    smtp.rset()
-                return outcome
+                return _refused_all(outcome, smtp, ok, code, text)
             body = re.sub(rb"(?m)^\.", b"..", data)
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
