@@ -339,8 +339,8 @@ def _header_problems(po: PoFile, language: str) -> list[CatalogError]:
                 f"nplurals={rule.nplurals}, but the message on line {e.line} has {len(e.strings)} "
                 f"plural form(s)", Location(po.shown, e.msgstr_line),
                 f"give one msgstr[n] per form: msgstr[0] … msgstr[{rule.nplurals - 1}]"))
-    if rule.nplurals != cldr.nplurals or any(rule.index(n) != cldr.index(n) for n in PLURAL_PROBE):
-        differs = next((n for n in PLURAL_PROBE if rule.index(n) != cldr.index(n)), None)
+    differs = next((n for n in PLURAL_PROBE if rule.index(n) != cldr.index(n)), None)
+    if rule.nplurals != cldr.nplurals or differs is not None:
         detail = (f"n = {differs} takes form {rule.index(differs)} here, form {cldr.index(differs)} in "
                   f"CLDR" if differs is not None else f"{rule.nplurals} forms, CLDR has {cldr.nplurals}")
         problems.append(CatalogWarning(
