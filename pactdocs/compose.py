@@ -707,7 +707,9 @@ class Composer:
                                       city=self._city(address.city),
                                       country=self.country(address.country, "name"))]
         elif target.kind == "agency":
-            lines.append(self.registry.agencies[target.agency].seat)
+            seat = self.registry.agencies[target.agency].seat
+            lines.append(self.frame_text("labels.seat", city=self._city(seat.city),
+                                         country=self.country(seat.country, "name")))
         lines += [self.frame_text("labels.email", email=e) for e in target.emails[-1:]]
         return tuple(lines)
 

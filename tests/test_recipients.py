@@ -5,6 +5,7 @@ document (the fallback), read back from the PDF and DOCX files a real merge writ
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -75,6 +76,24 @@ def test_agency_director_salutation_and_closing(every_language: Path, head: str,
         assert text.count(own) == 1, (head, language, fmt)  # in the address block only
         others = [registry.agencies[h].head.surname for h in HEADS if h != head]
         assert all(normalise(name) in text for name in others), (head, language, fmt)
+
+
+# An agency's seat in the addressee block, in the letter's language (city and country both).
+SEATS = {("emcdda", "fr"): ("Lisbonne, Portugal", "Lisbon"),
+         ("eu-lisa", "de"): ("Tallinn, Estland", "Estonia"),
+         ("frontex", "fr"): ("Varsovie, Pologne", "Warsaw"),
+         ("europol", "de"): ("Den Haag, Niederlande", "The Hague"),
+         ("cepol", "en"): ("Budapest, Hungary", "Ungarn")}
+
+
+@pytest.mark.parametrize("head, language", sorted(SEATS))
+def test_the_agency_seat_is_written_in_the_letters_language(every_language: Path, head: str,
+                                                            language: str) -> None:
+    seat, foreign = SEATS[(head, language)]
+    for fmt in ("pdf", "docx"):
+        text = read(every_language / head / language / f"{LETTER}-{head}-{language}-letter.{fmt}")
+        assert normalise(seat) in text, (head, language, fmt)
+        assert not re.search(rf"\b{foreign}\b", text), (head, language, fmt)
 
 
 def test_auto_languages_fall_back_to_one_language(tmp_path: Path,

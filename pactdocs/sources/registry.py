@@ -146,13 +146,22 @@ class MemberState:
 
 
 @dataclass(frozen=True)
+class Seat:
+    """Where an agency sits: a city as the registry writes it (English; the frame translates
+    it) and the ISO code of its country."""
+
+    city: str
+    country: str
+
+
+@dataclass(frozen=True)
 class Agency:
     """An EU agency and its head, as named in a c.c. line."""
 
     id: str
     short_name: str
     name: str
-    seat: str
+    seat: Seat
     head: Person
     fingerprint: str
 
@@ -746,7 +755,9 @@ class _Loader:
                     f"duplicate agency id '{agency_id}' (first on line {seen[agency_id]})",
                     f.at("id"), "remove one of the two entries"))
                 continue
-            short_name, name, seat = f.text("short_name"), f.text("name"), f.text("seat")
+            short_name, name = f.text("short_name"), f.text("name")
+            s = f.mapping("seat", "agency seat", ("city", "country"))
+            seat = Seat(city=s.text("city"), country=s.text("country", _iso_country(s)))
             h = f.mapping("head", "agency head", _PERSON_FIELDS + ("function",),
                           ("email", "form_of_address") + _PERSON_OPTIONAL)
             head = _person(h, "agency_director")
