@@ -172,11 +172,17 @@ def test_a_group_mixing_a_member_state_an_agency_and_a_person(tmp_path: Path) ->
     assert sorted(p.name for p in out2.iterdir() if p.is_dir()) == ["AT", "europol"]
 
 
-def test_a_language_lacking_the_form_fails_that_document_alone(tmp_path: Path) -> None:
-    """Europol corresponds in Dutch, and Dutch has no agency director form yet: that document
-    fails with the reason; it is never written with an English salutation in a Dutch letter."""
-    out = tmp_path / "out"
-    assert run_cli(ROOT, "merge", "pact-implementation", "--to", "AT,europol", "--parts",
+def test_a_language_lacking_the_form_fails_that_document_alone(project: Path) -> None:
+    """Europol corresponds in Dutch; with the Dutch agency-director function line left
+    untranslated, that document fails with the reason: it is never written with an English
+    line in a Dutch letter, and the other recipient's letter is written."""
+    nl = project / "letter_templates/_frame/locale/nl.po"
+    text = nl.read_text(encoding="utf-8")
+    entry = 'msgctxt "forms_of_address.agency_director.female.title"\nmsgid "Executive Director, %(organisation)s"\nmsgstr "'
+    start = text.index(entry) + len(entry)
+    nl.write_text(text[:start] + text[text.index('"', start):], encoding="utf-8")
+    out = project / "out"
+    assert run_cli(project, "merge", "pact-implementation", "--to", "AT,europol", "--parts",
                    "letter", "--format", "pdf", "--out", str(out), "--quiet") == 1
     docs = {d["recipient"]: d for d in json.loads((out / "manifest.json").read_text())["documents"]}
     assert docs["AT"]["status"] == "written"
@@ -184,6 +190,23 @@ def test_a_language_lacking_the_form_fails_that_document_alone(tmp_path: Path) -
     assert "nl has no translation of 'forms_of_address.agency_director.female.title'" in \
         docs["europol"]["error"]
     assert not (out / "europol/nl/pact-implementation-europol-nl-letter.pdf").exists()
+
+
+def test_every_language_has_every_form_of_address(tmp_path: Path) -> None:
+    """The frame drafts every form of address, gender and academic title in all 24 languages:
+    the pact letter to the six agency heads and the three people renders in each language."""
+    out = tmp_path / "out"
+    people = "no-justice-sample,de-bamf-sample,fr-authority-sample"
+    assert run_cli(ROOT, "merge", "pact-implementation", "--to", ",".join(HEADS) + "," + people,
+                   "--lang", "all", "--parts", "letter", "--format", "docx", "--out", str(out),
+                   "--quiet") == 0
+    docs = json.loads((out / "manifest.json").read_text())["documents"]
+    assert len(docs) == 9 * 24 and all(d["status"] == "written" for d in docs)
+    english = ("Dear ", "Yours sincerely", "Executive Director,")
+    for doc in docs:
+        if doc["language"] != "en":
+            text = read(out / doc["path"])
+            assert not any(normalise(e) in text for e in english), doc["path"]
 
 
 # --- schema rules: each with a bad-input file ---------------------------------------------------
