@@ -184,6 +184,9 @@ def review_html(review: Review) -> str:
 
 
 def review_pdf(review: Review) -> bytes:
+    from ..writers import weasy
+
+    weasy.load()
     from weasyprint import HTML
 
     html = HTML(string=review_html(review), base_url=review.style_dir.resolve().as_uri() + "/",

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import RenderError
 from ..model import Document
+from . import weasy
 from .html import document_html
 
 # WeasyPrint options, in one place.
@@ -52,6 +53,7 @@ xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
 
 
 def _style_fetcher_class() -> type:
+    weasy.load()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StyleFetcher(URLFetcher):
@@ -191,6 +193,7 @@ class PdfWriter:
         self._ready = False
 
     def _setup(self) -> None:
+        weasy.load()
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
@@ -228,6 +231,7 @@ class PdfWriter:
                 pass  # a real document of that language will show the error
 
     def write(self, document: Document) -> bytes:
+        weasy.load()
         from weasyprint import HTML
         from weasyprint.urls import FatalURLFetchingError
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PactdocsError, UsageError
+from ..model import manifest_json
 
 FIELD_NAME = "Signature1"
 # The signature line: on page 1, in the bottom margin, left of the page number (PDF points).
@@ -96,6 +97,9 @@ def signer_name(signer: Any) -> str:
 
 def stamp_pdf(line: str, language: str) -> bytes:
     """Return a one-line PDF page holding ``line`` in the house font, fonts embedded."""
+    from . import weasy
+
+    weasy.load()
     from weasyprint import HTML
 
     width = SIGNATURE_BOX[2] - SIGNATURE_BOX[0]
@@ -255,8 +259,7 @@ def sign_letter(out: Path, signer: Any, line_for: Any, tsa: str | None = None,
         entry["signed"] = {"path": record.path, "sha256": record.sha256, "signer": record.signer,
                            "signed_at": record.signed_at, "level": record.level}
         done.append(record)
-    write_atomic(manifest_path, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-                 .encode("utf-8"))
+    write_atomic(manifest_path, manifest_json(manifest))
     return done
 
 
