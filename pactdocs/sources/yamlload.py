@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
 
 from ..errors import Location, PactdocsError, relpath
 from .files import MAX_YAML_BYTES, read_inside
@@ -52,68 +51,112 @@ class Seq(list):
         return self.location
 
 
-def _loader_for(path: str, error_cls: type[PactdocsError],
-                allow_private: bool) -> type[yaml.BaseLoader]:
-    class Loader(yaml.BaseLoader):
-        depth = 0
+_Parser: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # libyaml when PyYAML has it
 
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
-            where = Location(path, event.start_mark.line + 1)
-            if isinstance(event, yaml.AliasEvent):
-                raise error_cls(f"YAML alias '*{event.anchor}' is not allowed", where,
+
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
+
+
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_MAP_START, _SEQ_START = yaml.MappingStartEvent, yaml.SequenceStartEvent
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _check_scalar(value: str, where: Location, error_cls: type[PactdocsError],
+                  allow_private: bool) -> None:
+    if len(value) > MAX_SCALAR:
+        raise error_cls(f"a value of {len(value):,} characters is too long "
+                        f"(the limit is {MAX_SCALAR:,})", where)
+    if not allow_private:
+        found = _PRIVATE.search(value)
+        if found:
+            raise error_cls(f"the private-use character U+{ord(found.group()):04X} is "
+                            "not allowed", where,
+                            "remove it: pactdocs reserves these characters for itself")
+
+
+def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_scalars: bool,
+          allow_private: bool) -> Any:
+    """Build the document of a YAML event stream: strings, :class:`Node` and :class:`Seq`.
+
+    Built from the parser's events in one loop (no recursion, whatever the nesting), refusing
+    aliases and anchors, nesting past :data:`MAX_DEPTH`, duplicate keys and keys that are not
+    plain names as they come; with ``check_scalars`` (a text that may hold one) also values
+    over :data:`MAX_SCALAR` characters and, unless ``allow_private``, private-use characters.
+    """
+    stack: list[Any] = []  # open containers
+    keys: list[tuple[str, int] | None] = []  # beside each: a mapping's key awaiting its value
+    root: Any = None
+    documents = 0
+    event: Any
+    for event in events:
+        kind = type(event)
+        if kind is _SCALAR:
+            if event.anchor is not None:
+                raise error_cls(f"YAML anchor '&{event.anchor}' is not allowed",
+                                Location(path, _line(event)),
                                 "write the value out in full: registries take no references")
-            if getattr(event, "anchor", None) is not None:
+            value: Any = event.value
+            if check_scalars:
+                _check_scalar(value, Location(path, _line(event)), error_cls, allow_private)
+            line = event.start_mark.line + 1
+        elif kind is _MAP_START or kind is _SEQ_START:
+            where = Location(path, _line(event))
+            if event.anchor is not None:
                 raise error_cls(f"YAML anchor '&{event.anchor}' is not allowed", where,
                                 "write the value out in full: registries take no references")
-            if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR:
-                raise error_cls(f"a value of {len(event.value):,} characters is too long "
-                                f"(the limit is {MAX_SCALAR:,})", where)
-            if isinstance(event, yaml.ScalarEvent) and not allow_private:
-                found = _PRIVATE.search(event.value)
-                if found:
-                    raise error_cls(f"the private-use character U+{ord(found.group()):04X} is "
-                                    "not allowed", where,
-                                    "remove it: pactdocs reserves these characters for itself")
-            self.depth += 1
-            try:
-                if self.depth > MAX_DEPTH:
-                    raise error_cls(f"nesting deeper than {MAX_DEPTH} levels", where,
-                                    "registries and letters need only a few levels")
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    def construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Node:
-        result = Node()
-        result.location = Location(path, node.start_mark.line + 1)
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise error_cls(
-                    "a key must be a plain name", Location(path, key_node.start_mark.line + 1)
-                )
-            key = loader.construct_scalar(key_node)
-            line = key_node.start_mark.line + 1
-            if key in result:
-                raise error_cls(
-                    f"duplicate key '{key}' (first on line {result.key_lines[key]})",
-                    Location(path, line),
-                    "remove one of the two entries",
-                )
-            result[key] = loader.construct_object(value_node, deep=True)
-            result.key_lines[key] = line
-        return result
-
-    def construct_sequence(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Seq:
-        result = Seq(loader.construct_object(child, deep=True) for child in node.value)
-        result.location = Location(path, node.start_mark.line + 1)
-        result.item_lines = [child.start_mark.line + 1 for child in node.value]
-        return result
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
-    return Loader
+            if len(stack) >= MAX_DEPTH:
+                raise error_cls(f"nesting deeper than {MAX_DEPTH} levels", where,
+                                "registries and letters need only a few levels")
+            if stack and keys[-1] is None and type(stack[-1]) is Node:
+                raise error_cls("a key must be a plain name", where)
+            container: Any
+            if kind is _MAP_START:
+                container = Node()
+                container.key_lines = {}
+            else:
+                container = Seq()
+                container.item_lines = []
+            container.location = where
+            stack.append(container)
+            keys.append(None)
+            continue
+        elif kind in _ENDS:
+            keys.pop()
+            value = stack.pop()
+            line = value.location.line
+        elif kind is _ALIAS:
+            raise error_cls(f"YAML alias '*{event.anchor}' is not allowed",
+                            Location(path, _line(event)),
+                            "write the value out in full: registries take no references")
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise error_cls("a file holds one YAML document, this one more",
+                                Location(path, _line(event)),
+                                "remove the '---' line and what follows it, or merge the two")
+            continue
+        else:
+            continue  # stream start and end, document end
+        if not stack:
+            root = value
+            continue
+        top = stack[-1]
+        if type(top) is Seq:
+            top.append(value)
+            top.item_lines.append(line)
+        elif keys[-1] is None:  # a key (a plain scalar: containers were refused above)
+            if value in top:
+                raise error_cls(f"duplicate key '{value}' (first on line {top.key_lines[value]})",
+                                Location(path, line), "remove one of the two entries")
+            keys[-1] = (value, line)
+        else:
+            key, key_line = keys[-1]
+            top[key] = value
+            top.key_lines[key] = key_line
+            keys[-1] = None
+    return root
 
 
 def load_yaml(path: Path, error_cls: type[PactdocsError] = PactdocsError,
@@ -132,21 +175,24 @@ def load_yaml(path: Path, error_cls: type[PactdocsError] = PactdocsError,
     except UnicodeDecodeError as exc:
         raise error_cls(f"not UTF-8 text ({exc.reason})", Location(shown), "save the file as UTF-8") from None
     try:
-        return yaml.load(text, Loader=_loader_for(shown, error_cls, allow_private))  # noqa: S506 - BaseLoader subclass
+        # Most files hold no long value and no private-use character: their scalars need no look.
+        check_scalars = len(text) > MAX_SCALAR or (not allow_private
+                                                     and _PRIVATE.search(text) is not None)
+        return _tree(yaml.parse(text, Loader=_Parser), shown, error_cls, check_scalars,
+                     allow_private)
     except PactdocsError:
         raise
-    except ConstructorError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise error_cls(str(exc.problem), Location(shown, mark.line + 1 if mark else 0)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
+        if "nesting depth" in problem:  # libyaml's own limit, past ours
+            raise error_cls(f"nesting deeper than {MAX_DEPTH} levels",
+                            Location(shown, mark.line + 1 if mark else 0),
+                            "registries and letters need only a few levels") from None
         raise error_cls(
             f"malformed YAML: {problem}",
             Location(shown, mark.line + 1 if mark else 0),
             "check the indentation and quote values containing ':' or '#'",
         ) from None
-    except RecursionError:
-        raise error_cls(f"nesting deeper than {MAX_DEPTH} levels", Location(shown)) from None
     except yaml.YAMLError as exc:
         raise error_cls(f"malformed YAML: {exc}", Location(shown)) from None
