@@ -7,8 +7,9 @@ from a catalog record their translation status so review outputs can show it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .locale import Status
 
@@ -180,3 +181,23 @@ def block_text(block: Block) -> list[str]:
         lines.extend(" ".join(c.text for c in row) for row in block.rows)
         return lines
     return []
+
+
+def manifest_json(manifest: dict[str, Any]) -> bytes:
+    """Return ``manifest.json``'s bytes: the run's fields one a line, then one line a document.
+
+    Any JSON reader reads it; a person or ``grep`` finds a document on one line, and ``diff``
+    shows changed documents line by line. Written by the C encoder (no indent), so a manifest
+    of 16,000 documents takes milliseconds, not half a second.
+    """
+    lines = ["{"]
+    for key, value in manifest.items():
+        if key != "documents":
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},")
+    documents = manifest.get("documents", [])
+    lines.append('  "documents": [' if documents else '  "documents": []')
+    if documents:
+        lines.append(",\n".join("    " + json.dumps(d, ensure_ascii=False) for d in documents))
+        lines.append("  ]")
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")

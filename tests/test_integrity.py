@@ -349,6 +349,40 @@ def test_merge_refuses_a_language_whose_catalog_has_errors(
     assert f"de.po:{line}" in capfd.readouterr().out
 
 
+def test_a_rerun_checks_only_catalogs_no_document_vouches_for(
+        project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document recorded with today's inputs hash was written after its catalogs passed the
+    check: a rerun checks no catalog again; a catalog changed since is checked, and its errors
+    refuse the run with the earlier documents untouched."""
+    import pactdocs.batch.merge as merging
+
+    checked: list[str] = []
+    real = merging.catalog_problems
+
+    def counting(path: Path, *args: object) -> object:
+        checked.append(Path(path).name)
+        return real(path, *args)
+
+    monkeypatch.setattr(merging, "catalog_problems", counting)
+    out = tmp_path / "out"
+    args = ("--to", "AT,BE", "--lang", "de,fr", "--parts", "letter", "--format", "html")
+    assert merge(project, out, *args) == 0
+    assert sorted(checked) == ["de.po", "de.po", "fr.po", "fr.po"]  # frame and letter, each
+    before = {p: p.read_bytes() for p in out.rglob("*.html")}
+    checked.clear()
+    assert merge(project, out, *args) == 0
+    assert checked == []
+    po = project / "letter_templates" / LETTER / "locale" / "de.po"
+    replace_in(po, '"zum %(date)s an', '"zum an')
+    capfd.readouterr()
+    assert merge(project, out, *args) == 2
+    assert sorted(checked) == ["de.po", "de.po"]
+    err = capfd.readouterr().err
+    assert "%(date)s of the source is missing" in err and "nothing was written" in err
+    assert {p: p.read_bytes() for p in out.rglob("*.html")} == before
+
+
 def test_check_finds_a_duplicate_of_a_wrapped_msgid(project: Path,
                                                     capfd: pytest.CaptureFixture[str]) -> None:
     po = project / "letter_templates" / LETTER / "locale" / "de.po"

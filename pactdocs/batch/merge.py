@@ -19,6 +19,7 @@ from .. import __version__
 from ..compose import Composer, Project, load_templates_of, pinned_timestamp
 from ..errors import CatalogError, Interrupted, PactdocsError, UsageError, did_you_mean
 from ..locale.catalogs import catalog_problems, load_catalog, unfinished
+from ..model import manifest_json
 from ..sources.files import MAX_CATALOG_BYTES, inside, read_inside
 from ..sources.languages import parse_languages
 from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter
@@ -403,6 +404,34 @@ def catalog_errors(project: Project, letter: Letter, languages: Iterable[str]
     return found
 
 
+def refuse_bad_catalogs(project: Project, letter: Letter, languages: Iterable[str]) -> None:
+    """Raise :class:`CatalogsRefused` when a catalog of ``languages`` has errors."""
+    languages = set(languages)
+    bad_catalogs = catalog_errors(project, letter, languages)
+    if bad_catalogs:
+        refused_names = sorted({lang for lang in languages for p in bad_catalogs
+                                if p.location and p.location.path.endswith(f"/{lang}.po")})
+        raise CatalogsRefused(bad_catalogs, refused_names or sorted(languages))
+
+
+def unvouched_languages(jobs: Iterable[Job], known: dict[str, Any]) -> set[str]:
+    """Return the languages whose catalogs must be checked in this run.
+
+    A document recorded with the same inputs hash as its job now was written by a run that
+    checked the same bytes of its language's catalogs with the same pactdocs code (the hash holds
+    both, and a run with catalog errors writes nothing): that language passed the check already.
+    Every other language is checked.
+    """
+    vouched: set[str] = set()
+    languages: set[str] = set()
+    for job in jobs:
+        languages.add(job.language)
+        record = known.get(job.path)
+        if record is not None and record[0] == job.inputs:
+            vouched.add(job.language)
+    return languages - vouched
+
+
 def worker_count(requested: int, units: int) -> tuple[int, str | None]:
     """Return the number of workers for ``units`` units, and a notice when it is lower than asked.
 
@@ -431,20 +460,20 @@ def merge(project: Project, options: Options,
                               [project.templates, project.recipients])
     jobs = [job for unit in units for job in unit.jobs]
     languages = {u.language for u in units}
-    bad_catalogs = catalog_errors(project, letter, languages)
-    if bad_catalogs:
-        refused_names = sorted({lang for lang in languages for p in bad_catalogs
-                                if p.location and p.location.path.endswith(f"/{lang}.po")})
-        raise CatalogsRefused(bad_catalogs, refused_names or sorted(languages))
     refused = refused_languages(project, letter, languages) if options.final else {}
 
+    checked: set[str] = set()
+    if options.dry_run or not os.path.lexists(out / STATE_NAME):
+        # Nothing here can vouch for a catalog: check them all before the folder is touched.
+        refuse_bad_catalogs(project, letter, languages)
+        checked = languages
     if options.dry_run:
         return _dry_run(out, units, jobs, refused, options, started)
 
     notices: list[str] = []
     try:
         return _locked_run(project, letter, options, out, units, jobs, refused, progress,
-                           notices, started, composer)
+                           notices, started, composer, checked)
     except OSError as exc:
         raise cannot_write(out, exc) from None
     except sqlite3.DatabaseError as exc:
@@ -456,7 +485,7 @@ def merge(project: Project, options: Options,
 def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
                 units: list[Unit], jobs: list[Job], refused: dict[str, str],
                 progress: Callable[[int, int], None] | None, notices: list[str],
-                started: float, composer: Composer) -> Summary:
+                started: float, composer: Composer, checked: set[str]) -> Summary:
     from .pool import run_pool
     from .store import Store
 
@@ -479,7 +508,7 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
         if os.path.lexists(manifest_path) and not manifest_ok:
             notices.append(f"notice: {MANIFEST_NAME} was unreadable; it is written again")
         summary = _run(project, letter, options, out, folder, store, units, jobs, refused,
-                       progress, run_pool, notices, composer=composer)
+                       progress, run_pool, notices, composer=composer, checked=checked)
     finally:
         folder.release()
         folder.close()
@@ -498,12 +527,14 @@ def _owned_estimate(out: Path) -> int:
 def _run(project: Project, letter: Letter, options: Options, out: Path, folder: OutputFolder,
          store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
          progress: Callable[[int, int], None] | None, run_pool: Any,
-         notices: list[str], *, composer: Composer) -> Summary:
+         notices: list[str], *, composer: Composer, checked: set[str]) -> Summary:
     from .interrupt import as_stop, held
 
+    recorded = store.known()
+    refuse_bad_catalogs(project, letter, unvouched_languages(jobs, recorded) - checked)
+    known = {} if options.force else recorded
     run_id = store.begin_run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), options.final,
                              options.command)
-    known = {} if options.force else store.known()
     signatures = {} if options.verify or options.force else store.signatures()
     results: dict[str, Result] = {}
     todo: list[Unit] = []
@@ -591,8 +622,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
             store.close()
         _keep_signatures(out, manifest)
         folder.release()
-        folder.write(MANIFEST_NAME,
-                     (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+        folder.write(MANIFEST_NAME, manifest_json(manifest))
     counts = {"written": 0, "unchanged": 0, "failed": 0, "kept": 0, "stale": 0}
     for entry in manifest["documents"]:
         counts[entry["status"]] += 1
