@@ -18,11 +18,13 @@ Measures:
 
   workers   --jobs 1 vs --jobs 2 from the shell, wall and CPU-seconds: one Member State, full matrix
   scaling   CPU-seconds per letter at 27, 270, 2,700 letters and per annex 2 row at 27, 270, 2,700
-            rows (bench/scaling.py says what is scaled: the registry holds exactly 27 states)
+            rows, in one process
+  recipients 27, 270, 2,700 real recipients (generated people.yaml), every part in PDF and
+            DOCX, from the shell: cold run and no-op rerun, wall and CPU-seconds
   rerun_cpu the no-op rerun of the full matrix, wall and CPU-seconds
 
-`--only review`, `--only send`, `--only workers`, `--only scaling`, `--only engines` or
-`--only peers` runs that group alone (seconds, not minutes) and merges it into
+`--only review`, `--only send`, `--only workers`, `--only scaling`, `--only engines`,
+`--only recipients`, `--only rerun` or `--only peers` runs that group alone and merges it into
 results.json.
 """
 
@@ -214,6 +216,10 @@ def extra_group(name: str, repeat: int, work: Path, results: dict) -> dict:
         print("scaling: 27, 270, 2,700 letters and annex 2 rows (CPU-seconds per item) ...",
               flush=True)
         return scaling.scaling(repeat)
+    if name == "recipients":
+        print("scaling: 27, 270, 2,700 recipients (people.yaml), cold and no-op rerun ...",
+              flush=True)
+        return scaling.recipients(repeat, work)
     if name == "rerun":
         print("no-op rerun of the full matrix (wall and CPU-seconds) ...", flush=True)
         r = scaling.rerun(repeat, work)
@@ -247,7 +253,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
     parser.add_argument("--only", choices=["review", "peers", "send", "workers", "scaling",
-                                           "engines", "rerun"],
+                                           "engines", "rerun", "recipients"],
                         help="run one group and merge it into the results")
     parser.add_argument("--peer-languages", default="de,fr",
                         help="languages of the side-by-side run with docxtpl + LibreOffice ('all': 24)")
@@ -258,11 +264,12 @@ def main() -> None:
         results = json.loads(path.read_text()) if path.exists() else {}
         results["versions"] = installed_versions()
         key = {"review": "translator_tools", "peers": "peers", "send": "send", "workers": "workers",
-               "scaling": "scaling", "engines": "engines", "rerun": "rerun_cpu"}[args.only]
+               "scaling": "scaling", "engines": "engines", "rerun": "rerun_cpu",
+               "recipients": "recipients"}[args.only]
         try:
             if args.only == "peers":
                 results[key] = peers(args.peer_languages, args.repeat)
-            elif args.only in ("workers", "scaling", "engines", "rerun"):
+            elif args.only in ("workers", "scaling", "engines", "rerun", "recipients"):
                 results[key] = extra_group(args.only, args.repeat, work, results)
             else:
                 results[key] = (translator_tools if args.only == "review" else sending)(args.repeat, work)
@@ -313,7 +320,7 @@ def main() -> None:
         print(f"  {results['single_s']:.2f} s")
 
         results["engines"] = extra_group("engines", args.repeat, work, results)
-        for group in ("workers", "scaling", "rerun"):
+        for group in ("workers", "scaling", "recipients", "rerun"):
             results["rerun_cpu" if group == "rerun" else group] = extra_group(
                 group, args.repeat, work, results)
 

@@ -1,7 +1,6 @@
 """Benchmark groups about fixed work and scaling: workers' CPU, letters and table rows.
 
-The registry accepts exactly the 27 EU Member State codes (a synthetic code is refused by
-`pactdocs check`), so "more recipients" cannot be a bigger registry. What scales here instead:
+What scales here:
 
   workers   the same run with --jobs 1 and --jobs 2, from the shell: wall and CPU-seconds (this
             process's children: the CLI and its workers) for one Member State and for the full
@@ -9,6 +8,8 @@ The registry accepts exactly the 27 EU Member State codes (a synthetic code is r
   letters   N letters composed and written (DOCX) in one process, N = 27, 270, 2,700, taking the
             (Member State, language) pairs of the registry in turn (27 x 24 = 648 distinct pairs,
             so 2,700 letters visit each pair four or five times): CPU-seconds per letter.
+  recipients  27, 270 and 2,700 generated people (people.yaml) in a copy of the project, every
+            part in PDF and DOCX in each one's language, from the shell: cold and no-op rerun.
   rows      annex 2 (one row per Member State) with its rows repeated to 27, 270, 2,700 rows,
             written as DOCX and PDF: CPU-seconds per row.
 
@@ -44,12 +45,15 @@ def _self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def shell_merge(args: list[str], out: Path) -> dict[str, float]:
-    """Run `pactdocs merge` from the shell into a fresh ``out``; wall and CPU-seconds."""
-    shutil.rmtree(out, ignore_errors=True)
+def shell_merge(args: list[str], out: Path, project: Path = ROOT,
+                fresh: bool = True) -> dict[str, float]:
+    """Run `pactdocs merge` from the shell (into a fresh ``out`` unless not ``fresh``); wall
+    and CPU-seconds of the command and its workers, and the documents in ``out``."""
+    if fresh:
+        shutil.rmtree(out, ignore_errors=True)
     cpu = _children_cpu()
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(ROOT), "merge",
+    proc = subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(project), "merge",
                            LETTER, *args, "--out", str(out), "--quiet"],
                           capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -164,6 +168,80 @@ def scaling(repeat: int) -> dict[str, Any]:
             f"{n}: {v * 1000:.3f} ms" for n, v in per_row.items())
             + f"; 2,700 rows cost {result[f'annex2_{name}_linearity']['cost_2700_vs_270']:.3f}x "
               "of 270", flush=True)
+    return result
+
+
+# Real recipients for the scaling run: people of people.yaml, each with a correspondence
+# language (the 24 in turn), a gender (female, male, none in turn), a form of address and a
+# country (the ISO codes below in turn, Norway among them). Invented names: SAMPLE DATA.
+_LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it",
+              "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv")
+_COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+              "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "NO")
+_FORMS = ("minister", "director_general", "agency_director", "director", "neutral")
+_GIVEN = ("Anna", "Jonas", "Maria", "Luca", "Eva", "Tomas", "Ines", "Piet", "Sofia", "Mihai")
+_FAMILY = ("Novak", "Berg", "Rossi", "Dubois", "Kowalska", "Silva", "Horvat", "Virtanen")
+
+
+def people_yaml(count: int) -> str:
+    """Return ``count`` generated entries of people.yaml (SAMPLE DATA), to follow its own."""
+    lines = ["", "  # SAMPLE DATA generated for the scaling benchmark: no real person."]
+    for i in range(count):
+        gender = ("female", "male", "none")[i % 3]
+        title = {"female": "Ms", "male": "Mr", "none": "none"}[gender]
+        lines += [f"  - id: person-{i:05d}", f"    title: {title}",
+                  f"    first_name: {_GIVEN[i % len(_GIVEN)]}",
+                  f"    surname: {_FAMILY[i % len(_FAMILY)]} {i}",
+                  f"    gender: {gender}", f"    form_of_address: {_FORMS[i % len(_FORMS)]}",
+                  f"    language: {_LANGUAGES[i % len(_LANGUAGES)]}",
+                  f"    organisation: Authority {i} (SAMPLE)",
+                  "    address:", f'      street: "Street {i}"', f'      postcode: "{1000 + i}"',
+                  "      city: Brussels", f'      country: "{_COUNTRIES[i % len(_COUNTRIES)]}"',
+                  f"    email: person-{i:05d}@example.org", '    sample: "yes"']
+    return "\n".join(lines) + "\n"
+
+
+def project_with_people(count: int, work: Path) -> Path:
+    """A copy of the project whose registry adds ``count`` people and a group ``bench`` of them."""
+    root = work / f"people-{count}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    shutil.copytree(ROOT / "letter_templates", root / "letter_templates")
+    shutil.copytree(ROOT / "recipients", root / "recipients")
+    shutil.copy(ROOT / "pactdocs.yaml", root / "pactdocs.yaml")
+    with (root / "recipients" / "people.yaml").open("a", encoding="utf-8") as people:
+        people.write(people_yaml(count))
+    members = ", ".join(f"person-{i:05d}" for i in range(count))
+    with (root / "recipients" / "groups.yaml").open("a", encoding="utf-8") as groups:
+        groups.write(f"\n  bench:\n    kind: recipients\n    members: [{members}]\n")
+    return root
+
+
+def recipients(repeat: int, work: Path) -> dict[str, Any]:
+    """27, 270 and 2,700 real recipients (people.yaml), every part in PDF and DOCX, each in its
+    own language, from the shell: cold run and no-op rerun, wall and CPU-seconds."""
+    result: dict[str, Any] = {}
+    for count in SIZES:
+        project = project_with_people(count, work)
+        args = ["--to", "bench", "--format", "pdf,docx"]
+        times = repeat if count < 2700 else max(1, repeat - 2)
+        cold = [shell_merge(args, work / "recipients-out", project) for _ in range(times)]
+        reruns = [shell_merge(args, work / "recipients-out", project, fresh=False)
+                  for _ in range(repeat)]
+        result[str(count)] = {"cold": _medians(cold), "rerun": _medians(reruns)}
+        c, r = result[str(count)]["cold"], result[str(count)]["rerun"]
+        print(f"  {count} recipients ({c['documents']} documents): cold {c['wall_s']:.1f} s "
+              f"({c['cpu_s']:.1f} CPU-s, {c['cpu_s'] / c['documents'] * 1000:.1f} ms a document), "
+              f"no-op rerun {r['wall_s']:.2f} s ({r['cpu_s']:.2f} CPU-s)", flush=True)
+        shutil.rmtree(project, ignore_errors=True)
+    cpu = {n: result[str(n)]["cold"]["cpu_s"] for n in SIZES}
+    wall = {n: result[str(n)]["cold"]["wall_s"] for n in SIZES}
+    result["cpu_270_vs_27"] = cpu[270] / cpu[27]
+    result["cpu_2700_vs_270"] = cpu[2700] / cpu[270]
+    result["wall_2700_vs_270"] = wall[2700] / wall[270]
+    print(f"  2,700 recipients cost {result['cpu_2700_vs_270']:.2f}x the CPU of 270 "
+          f"({result['wall_2700_vs_270']:.2f}x the time; 10x is linear); 270 cost "
+          f"{result['cpu_270_vs_27']:.2f}x of 27", flush=True)
     return result
 
 
