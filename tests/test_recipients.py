@@ -178,7 +178,8 @@ def test_a_language_lacking_the_form_fails_that_document_alone(project: Path) ->
     line in a Dutch letter, and the other recipient's letter is written."""
     nl = project / "letter_templates/_frame/locale/nl.po"
     text = nl.read_text(encoding="utf-8")
-    entry = 'msgctxt "forms_of_address.agency_director.female.title"\nmsgid "Executive Director, %(organisation)s"\nmsgstr "'
+    entry = ('msgctxt "forms_of_address.agency_director.female.title"\n'
+             'msgid "Executive Director, %(organisation)s"\nmsgstr "')
     start = text.index(entry) + len(entry)
     nl.write_text(text[:start] + text[text.index('"', start):], encoding="utf-8")
     out = project / "out"
