@@ -147,3 +147,22 @@ def test_review_refuses_bad_arguments(project: Path, tmp_path: Path,
                 "--out", str(tmp_path))
     assert refused.value.code == 2 and "choose from" in capsys.readouterr().err
     assert not tmp_path.exists()
+
+
+def test_review_of_a_letter_to_agency_heads_and_people(project: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A letter to the agency heads is reviewed with one of them: by default the first head who
+    reads the language (the EMCDDA's in French), or any recipient of the registries (--to)."""
+    out = tmp_path / "r"
+    assert run_cli(project, "review", "agency-coordination", "--lang", "fr", "--parts", "letter",
+                   "--format", "html", "--out", str(out)) == 0
+    page = (out / "agency-coordination-letter-fr-review.html").read_text("utf-8")
+    assert "Monsieur le Directeur," in page and "Goosdeel" in page
+    assert run_cli(project, "review", "agency-coordination", "--lang", "de", "--to",
+                   "de-bamf-sample", "--parts", "letter", "--format", "html", "--out",
+                   str(out)) == 0
+    page = (out / "agency-coordination-letter-de-review.html").read_text("utf-8")
+    assert "Berger" in page and "Frau Dr." in page
+    assert run_cli(project, "review", "agency-coordination", "--lang", "de", "--to", "europl",
+                   "--out", str(out)) == 2
+    assert "did you mean 'europol'" in capsys.readouterr().err.lower()

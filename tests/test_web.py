@@ -271,6 +271,23 @@ def test_names_from_the_url_are_checked_before_any_path_is_built(server: ReviewS
     assert refused.value.code == 403
 
 
+def test_the_page_previews_any_recipient_of_the_registries(server: ReviewServer) -> None:
+    """The recipient list offers the letter's own recipients; an agency head or a person of
+    people.yaml may be asked for by name (?to=), an unknown name is a 404."""
+    base = server.url.rstrip("/")
+    with urllib.request.urlopen(f"{base}/letters/{LETTER}/fr?to=emcdda", timeout=30) as response:
+        page = response.read().decode("utf-8")
+    assert "Goosdeel" in page and "Monsieur le Directeur," in page
+    chooser = page[page.index('<select name="to">'):]
+    options = re.findall(r'<option value="([^"]+)"( selected)?', chooser[:chooser.index("</select>")])
+    assert options[0] == ("emcdda", " selected")
+    assert [code for code, _ in options[1:4]] == ["BE", "BG", "CZ"] and len(options) == 28
+    with urllib.request.urlopen(f"{base}/letters/{LETTER}/de?to=de-bamf-sample",
+                                timeout=30) as response:
+        assert "Frau Dr." in response.read().decode("utf-8")
+    assert _get(f"{base}/letters/{LETTER}/fr?to=no-such-person") == 404
+
+
 def test_another_interface_needs_a_token_on_every_request(project: Path) -> None:
     with pytest.raises(UsageError):
         make_server(Project(project), host="127.0.0.2", port=0)

@@ -94,15 +94,22 @@ def pair_rows(source: tuple[Segment, ...], target: tuple[Segment, ...]) -> tuple
     return tuple(rows)
 
 
-def default_recipient(composer: Composer, language: str) -> str:
-    """Return the first recipient (protocol order) who reads ``language``, else the first one."""
+def letter_recipients(composer: Composer) -> list[str]:
+    """Return the valid recipients of the letter's own group, in the group's order: Member
+    States, agency heads and people alike."""
     registry = composer.registry
-    members = [code for code in registry.groups[composer.letter.recipients].members
-               if code in registry.member_states]
+    return [code for code in registry.groups[composer.letter.recipients].members
+            if code in registry.recipients]
+
+
+def default_recipient(composer: Composer, language: str) -> str:
+    """Return the letter's first recipient (in its group's order) who reads ``language``, else
+    its first recipient."""
+    members = letter_recipients(composer)
     if not members:
         raise UsageError(f"letter '{composer.letter.name}' has no valid recipient to review with")
     for code in members:
-        if registry.member_states[code].correspondence_language == language:
+        if composer.registry.recipients[code].language == language:
             return code
     return members[0]
 
@@ -120,11 +127,11 @@ def build_reviews(project: Project, letter_name: str, language: str, to: str | N
         raise UsageError(f"{language} is the source language of '{letter.name}'",
                          hint="review a language the letter is translated into, e.g. --lang fr")
     recipient = to or default_recipient(composer, language)
-    if recipient not in registry.member_states:
+    if recipient not in registry.recipients:
         if recipient in registry.broken:
             raise registry.broken[recipient]
         raise UsageError(f"unknown recipient '{recipient}'",
-                         hint=did_you_mean(recipient, tuple(registry.member_states)))
+                         hint=did_you_mean(recipient, tuple(registry.recipients)))
     chosen = _parts(letter, parts)
     reviews = []
     for part in chosen:

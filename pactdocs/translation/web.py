@@ -38,7 +38,7 @@ from ..locale.catalogs import Entry, check_entry, load_catalog
 from ..locale.pofile import replace_entry
 from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter, list_letters
 from .maintenance import status
-from .review import LABELS, STATUSES, Row, build_reviews, default_recipient
+from .review import LABELS, STATUSES, Row, build_reviews, default_recipient, letter_recipients
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 STATIC = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8"}
@@ -133,7 +133,7 @@ class ReviewSite:
     def recipient(self, composer: Composer, language: str, code: str | None) -> str:
         if not code:
             return default_recipient(composer, language)
-        if code not in composer.registry.member_states:
+        if code not in composer.registry.recipients:
             raise NotFound(code)
         return code
 
@@ -201,9 +201,13 @@ class ReviewSite:
         for segment in segments:
             counts[segment.status] += 1  # type: ignore[index]
         languages = self.project.languages()
+        # The letter's own recipients; one asked for by name (?to=) is shown first, chosen.
+        choices = letter_recipients(composer)
+        if recipient not in choices:
+            choices = [recipient, *choices]
         return self.env.get_template("letter.html").render(
             letter=letter, language=language, language_name=languages[language].name,
-            recipient=recipient, recipients=list(composer.registry.member_states), part=shown,
+            recipient=recipient, recipients=choices, part=shown,
             segments=segments, counts=counts, csrf=self.csrf,
             preview=self.preview_context(letter, language, recipient, shown))
 
