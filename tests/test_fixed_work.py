@@ -49,8 +49,11 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
     monkeypatch.setattr(compose, "load_catalog", _logging(log, "catalog", compose.load_catalog))
     monkeypatch.setattr(compose.Composer, "__init__",
                         _logging(log, "composer", compose.Composer.__init__))
-    monkeypatch.setattr(pyphen.HyphDict, "__init__",
-                        _logging(log, "hyphenation", pyphen.HyphDict.__init__))
+    from pactdocs.writers.hyphenation import QuickHyphDict
+
+    # pactdocs opens hyphenation dictionaries as QuickHyphDict (pyphen.HyphDict once installed).
+    monkeypatch.setattr(QuickHyphDict, "__init__",
+                        _logging(log, "hyphenation", QuickHyphDict.__init__))
     monkeypatch.setattr(ctypes.util, "find_library",
                         _logging(log, "find_library", ctypes.util.find_library))
     monkeypatch.setattr(merge_module, "run_unit", _logging(log, "unit", merge_module.run_unit))

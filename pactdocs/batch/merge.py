@@ -268,7 +268,7 @@ def prepare_workers(project: Project, letter: Letter, composer: Composer, out: P
             prepare = getattr(_writer(fmt), "prepare", None)
             if prepare is not None:
                 prepare([composer.languages[code].tag for code in chosen
-                         if code in composer.languages], pinned_timestamp(letter))
+                         if code in composer.languages])
 
 
 def worker_start(memory_mb: int) -> None:
