@@ -333,7 +333,7 @@ def run_unit(unit: Unit) -> list[Result]:
             if folder.digest(job.path) == (len(data), sha):
                 status = "unchanged"
             else:
-                folder.write(job.path, data)
+                folder.write(job.path, data, durable=False)
             results.append(Result(job.path, sha, len(data), status,
                                   signature=folder.signature(job.path)))
         return results
@@ -622,6 +622,8 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
             store.close()
         _keep_signatures(out, manifest)
         folder.release()
+        if todo:
+            folder.sync()  # the documents on disk before the manifest names them
         folder.write(MANIFEST_NAME, manifest_json(manifest))
     counts = {"written": 0, "unchanged": 0, "failed": 0, "kept": 0, "stale": 0}
     for entry in manifest["documents"]:
