@@ -329,6 +329,7 @@ def _import(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
+    from .batch.outdir import holding_lock
     from .writers import signing
 
     project = _project(args)
@@ -340,8 +341,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
     signer = signing.load_signer(Path(args.key), Path(args.cert) if args.cert else None,
                                  tuple(Path(c) for c in args.chain or ()),
                                  signing.passphrase_from_env(args.passphrase_env))
-    done = signing.sign_letter(out, signer, signing.signature_lines(project, args.letter),
-                               tsa=args.tsa, recipients=recipients)
+    with holding_lock(out):
+        done = signing.sign_letter(out, signer, signing.signature_lines(project, args.letter),
+                                   tsa=args.tsa, recipients=recipients)
     for record in done:
         print(f"signed ({record.level}): {record.path}")
     print(f"{len(done)} PDF(s) signed by {done[0].signer if done else '-'} → {out / 'manifest.json'}")
@@ -372,6 +374,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    from .batch.outdir import holding_lock
     from .dispatch.send import SendOptions, SendRefused, parse_rate, send
 
     attach = tuple(f.strip() for f in args.attach.split(",") if f.strip())
@@ -382,8 +385,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         resend_uncertain=args.resend_uncertain, new_version=args.new_version,
         register=Path(args.register) if args.register else None,
         retry_wait=args.retry_wait)
+    project = _project(args)
+    out = options.out or project.root / "output" / args.letter
     try:
-        report = send(_project(args), options, log=print)
+        with holding_lock(out):
+            report = send(project, options, log=print)
     except SendRefused as exc:
         for problem in exc.problems:
             print(f"refused: {problem.one_line()}", file=sys.stderr)

@@ -436,6 +436,29 @@ def test_source_date_epoch_is_in_the_inputs_hash(project: Path, tmp_path: Path,
         assert b"2025-01-01T00:00:00" in docx.read("docProps/core.xml")
 
 
+def test_a_killed_runs_temporary_file_goes_even_on_a_run_with_nothing_to_do(
+        project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A run that ends normally marks the lock file tidy (no temporary file left), so the next
+    run need not walk the folder; a run killed mid-write leaves its own PID unmarked, and the
+    next run, even with nothing to render, sweeps what it left. Send (and sign) take the lock."""
+    out = tmp_path / "out"
+    args = ("--to", "AT", "--parts", "letter", "--format", "html")
+    assert merge(project, out, *args) == 0
+    assert (out / ".pactdocs.lock").read_bytes().endswith(b" tidy\n")
+    stale = out / "AT" / "de" / ".x.html.999.pactdocs-tmp"
+    stale.write_text("left by a killed run")
+    (out / ".pactdocs.lock").write_bytes(b"999\n")  # what a run killed mid-write leaves
+    assert merge(project, out, *args) == 0
+    assert {d["status"] for d in documents(out)} == {"unchanged"}
+    assert not stale.exists()
+    assert (out / ".pactdocs.lock").read_bytes().endswith(b" tidy\n")
+    capfd.readouterr()
+    with open(out / ".pactdocs.lock", "r+b") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        assert run_cli(project, "send", LETTER, "--out", str(out), "--dry-run") == 2
+        assert "another pactdocs run" in capfd.readouterr().err
+
+
 def test_the_output_folder_is_locked(project: Path, tmp_path: Path,
                                      capfd: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"

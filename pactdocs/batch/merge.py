@@ -492,7 +492,8 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
     folder = OutputFolder(out)
     try:
         folder.lock(options.wait)
-        folder.sweep()
+        if not folder.was_tidy:
+            folder.sweep()
         # Room for the manifest (about 400 bytes an entry), taken before anything is rendered.
         folder.reserve(600 * (len(jobs) + _owned_estimate(out)) + 65536)
         manifest_path = out / MANIFEST_NAME
@@ -615,7 +616,8 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     # Winding down is not cut short by a second Ctrl-C or SIGTERM.
     with held():
         try:
-            folder.sweep()
+            if todo:
+                folder.sweep()  # a worker stopped by its time limit leaves its temporary file
             manifest, removed = _inventory(composer, letter, options, folder, store, jobs,
                                            results, run_id, stop.name if stop else None)
         finally:
@@ -625,6 +627,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         if todo:
             folder.sync()  # the documents on disk before the manifest names them
         folder.write(MANIFEST_NAME, manifest_json(manifest))
+        folder.mark_tidy()
     counts = {"written": 0, "unchanged": 0, "failed": 0, "kept": 0, "stale": 0}
     for entry in manifest["documents"]:
         counts[entry["status"]] += 1

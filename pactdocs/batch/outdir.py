@@ -9,6 +9,7 @@ temporary files with pactdocs' own name pattern, inside the folder, are ever swe
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import Location, PactdocsError, UsageError
@@ -110,6 +112,7 @@ class OutputFolder:
         except OSError as exc:
             raise cannot_write(root, exc) from None
         self._lock: int | None = None
+        self.was_tidy = False
         self._readers: dict[tuple[str, ...], int] = {}
 
     @classmethod
@@ -137,14 +140,22 @@ class OutputFolder:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            holder = (os.pread(fd, 64, 0).decode("ascii", "replace").split() or ["?"])[0]
             os.close(fd)
             raise UsageError(f"another pactdocs run (process {holder}) is writing into "
                              f"{self.root}", hint="wait until it ends, or add --wait to start "
                              "as soon as it does") from None
+        # The last run that held the lock wrote " tidy" after its PID if it ended leaving no
+        # temporary file (see mark_tidy): then this run need not walk the folder for them.
+        self.was_tidy = os.pread(fd, 64, 0).endswith(b" tidy\n")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock = fd
+
+    def mark_tidy(self) -> None:
+        """Record in the lock file that this run leaves no temporary file behind."""
+        if self._lock is not None:
+            os.pwrite(self._lock, f"{os.getpid()} tidy\n".encode(), 0)
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -425,3 +436,26 @@ def write_atomic(path: Path, data: bytes) -> None:
         if os.path.lexists(tmp) and not tmp.is_symlink():
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def holding_lock(out: Path, wait: bool = False) -> Iterator[None]:
+    """Hold ``out``'s lock while another command (sign, send) writes into a merge's folder.
+
+    Nothing runs beside a merge writing the same files, and the lock file's tidy mark is
+    cleared while the command writes (a command killed mid-write may leave a temporary file for
+    the next merge to sweep); it is set again when the command ends normally in a folder that
+    was tidy. A folder that does not exist is left for the command to report.
+    """
+    if not out.is_dir() or out.is_symlink():
+        yield
+        return
+    folder = OutputFolder(out)
+    try:
+        folder.lock(wait)
+        tidy = folder.was_tidy
+        yield
+        if tidy:
+            folder.mark_tidy()
+    finally:
+        folder.close()
