@@ -540,12 +540,15 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     results: dict[str, Result] = {}
     todo: list[Unit] = []
 
+    on_disk: set[str] = set()  # files found unchanged here need no second look at the end
+
     def fresh(job: Job) -> bool:
         record = known.get(job.path)
         if record is None or record[0] != job.inputs:
             return False
         signature = folder.signature(job.path)
         if signature is not None and signature == signatures.get(job.path):
+            on_disk.add(job.path)
             return True
         if _fresh(folder, job, record):
             if signature is not None:
@@ -619,7 +622,8 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
             if todo:
                 folder.sweep()  # a worker stopped by its time limit leaves its temporary file
             manifest, removed = _inventory(composer, letter, options, folder, store, jobs,
-                                           results, run_id, stop.name if stop else None)
+                                           results, run_id, stop.name if stop else None,
+                                           on_disk)
         finally:
             store.close()
         _keep_signatures(out, manifest)
@@ -648,13 +652,15 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
 
 def _inventory(composer: Composer, letter: Letter, options: Options, folder: OutputFolder,
                store: Any, jobs: list[Job], results: dict[str, Result], run_id: int,
-               interrupted: str | None) -> tuple[dict[str, Any], list[str]]:
-    """Return the manifest of the whole folder, and the files --clean removed."""
+               interrupted: str | None, on_disk: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """Return the manifest of the whole folder, and the files --clean removed. ``on_disk``:
+    files this run found unchanged (by their stat signature), not looked at again."""
     from .inventory import Belonging, Owned, inventory, stale_paths
 
     owned = {}
     for path, (sha, size, draft, run) in store.owned().items():
-        if folder.signature(path) is None:  # removed by hand: no longer pactdocs' file
+        if path not in on_disk and folder.signature(path) is None:
+            # removed by hand: no longer pactdocs' file
             store.forget(path)
             continue
         owned[path] = Owned(path, sha, size, draft, run)
@@ -718,7 +724,10 @@ def _keep_signatures(out: Path, manifest: dict[str, Any]) -> None:
     """Carry each ``signed`` record (pactdocs sign) of the previous manifest over to a PDF that
     is still the same file and whose signed copy is still the one recorded."""
     try:
-        previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        text = (out / "manifest.json").read_text(encoding="utf-8")
+        if '"signed"' not in text:  # nothing was signed: no need to read 16,000 entries
+            return
+        previous = json.loads(text)
         old = {d["path"]: d for d in previous.get("documents", []) if isinstance(d, dict)}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return

@@ -92,7 +92,7 @@ def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_scalars:
     event: Any
     for event in events:
         kind = type(event)
-        if kind is _SCALAR:
+        if kind is _SCALAR:  # most events: handled here in full, a value's line never read
             if event.anchor is not None:
                 raise error_cls(f"YAML anchor '&{event.anchor}' is not allowed",
                                 Location(path, _line(event)),
@@ -100,7 +100,25 @@ def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_scalars:
             value: Any = event.value
             if check_scalars:
                 _check_scalar(value, Location(path, _line(event)), error_cls, allow_private)
-            line = event.start_mark.line + 1
+            if not stack:
+                root = value
+            elif keys[-1] is not None:  # the value of a mapping's key
+                key, key_line = keys[-1]
+                top = stack[-1]
+                top[key] = value
+                top.key_lines[key] = key_line
+                keys[-1] = None
+            elif type(stack[-1]) is Seq:
+                stack[-1].append(value)
+                stack[-1].item_lines.append(event.start_mark.line + 1)
+            else:  # a key
+                top = stack[-1]
+                if value in top:
+                    raise error_cls(f"duplicate key '{value}' (first on line "
+                                    f"{top.key_lines[value]})", Location(path, _line(event)),
+                                    "remove one of the two entries")
+                keys[-1] = (value, event.start_mark.line + 1)
+            continue
         elif kind is _MAP_START or kind is _SEQ_START:
             where = Location(path, _line(event))
             if event.anchor is not None:
