@@ -125,35 +125,49 @@ def translator_tools(repeat: int, work: Path) -> dict[str, float]:
     return {"review_9_documents_s": review_s, "xliff_export_s": export_s, "xliff_import_s": import_s}
 
 
-def peers(spec: str, repeat: int) -> dict:
-    """Measure pactdocs and docxtpl + batched LibreOffice on the same letters; print the ratios."""
+def peers(spec: str, repeat: int, parallel: int = 2) -> dict:
+    """Measure pactdocs and docxtpl + LibreOffice on the same letters in the same run: the peer
+    as one docxtpl process and one batched LibreOffice, and as ``parallel`` of each side by side
+    (the stronger peer on a machine with that many cores); print the ratios."""
     from peers import measure_pactdocs, measure_peer
 
     from pactdocs.sources.languages import OFFICIAL
 
     languages = list(OFFICIAL) if spec == "all" else spec.split(",")
-    ours = [measure_pactdocs(languages) for _ in range(repeat)]
-    theirs = [measure_peer(languages) for _ in range(max(1, repeat - 2))]
-    if "skipped" in theirs[0]:
-        print(f"  peer skipped: {theirs[0]['skipped']}")
-        return {"languages": languages, "peer": theirs[0]}
-    ours_wall = statistics.median(r["wall_s"] for r in ours)
-    ours_cpu = statistics.median(r["cpu_s"] for r in ours)
-    peer_wall = statistics.median(r["wall_s"] for r in theirs)
-    peer_cpu = statistics.median(r["cpu_s"] for r in theirs)
+    ours, serial, side_by_side = [], [], []
+    for _ in range(max(1, repeat - 2)):  # interleaved, so that a noisy neighbour hits all alike
+        ours.append(measure_pactdocs(languages))
+        serial.append(measure_peer(languages))
+        if "skipped" in serial[0]:
+            print(f"  peer skipped: {serial[0]['skipped']}")
+            return {"languages": languages, "peer": serial[0]}
+        if parallel > 1:
+            side_by_side.append(measure_peer(languages, parallel=parallel))
     documents = ours[0]["documents"]
-    result = {
-        "languages": languages, "documents_per_format": documents,
-        "pactdocs": {"wall_s": ours_wall, "cpu_s": ours_cpu,
-                     "cpu_s_per_document": ours_cpu / (2 * documents), "runs": ours},
-        "docxtpl_libreoffice": {"wall_s": peer_wall, "cpu_s": peer_cpu,
-                                "cpu_s_per_document": peer_cpu / (2 * theirs[0]["documents"]),
-                                "runs": theirs},
-        "speedup_wall": peer_wall / ours_wall, "speedup_cpu": peer_cpu / ours_cpu,
-    }
-    print(f"  {documents} documents x PDF+DOCX: pactdocs {ours_wall:.1f} s ({ours_cpu:.1f} CPU-s), "
-          f"docxtpl + LibreOffice {peer_wall:.1f} s ({peer_cpu:.1f} CPU-s): "
+
+    def summary(runs: list[dict]) -> dict:
+        cpu = statistics.median(r["cpu_s"] for r in runs)
+        return {"wall_s": statistics.median(r["wall_s"] for r in runs), "cpu_s": cpu,
+                "cpu_s_per_document": cpu / (2 * runs[0]["documents"]), "runs": runs}
+
+    result: dict = {"languages": languages, "documents_per_format": documents,
+                    "pactdocs": summary(ours), "docxtpl_libreoffice": summary(serial)}
+    result["speedup_wall"] = result["docxtpl_libreoffice"]["wall_s"] / result["pactdocs"]["wall_s"]
+    result["speedup_cpu"] = result["docxtpl_libreoffice"]["cpu_s"] / result["pactdocs"]["cpu_s"]
+    print(f"  {documents} documents x PDF+DOCX: pactdocs {result['pactdocs']['wall_s']:.1f} s "
+          f"({result['pactdocs']['cpu_s']:.1f} CPU-s), docxtpl + one LibreOffice batch "
+          f"{result['docxtpl_libreoffice']['wall_s']:.1f} s "
+          f"({result['docxtpl_libreoffice']['cpu_s']:.1f} CPU-s): "
           f"{result['speedup_wall']:.2f}x faster, {result['speedup_cpu']:.2f}x less CPU")
+    if side_by_side:
+        result["docxtpl_libreoffice_parallel"] = summary(side_by_side)
+        par = result["docxtpl_libreoffice_parallel"]
+        result["speedup_wall_vs_parallel"] = par["wall_s"] / result["pactdocs"]["wall_s"]
+        result["speedup_cpu_vs_parallel"] = par["cpu_s"] / result["pactdocs"]["cpu_s"]
+        print(f"  the same with {parallel} docxtpl processes and {parallel} LibreOffice batches "
+              f"side by side: {par['wall_s']:.1f} s ({par['cpu_s']:.1f} CPU-s): pactdocs "
+              f"{result['speedup_wall_vs_parallel']:.2f}x faster, "
+              f"{result['speedup_cpu_vs_parallel']:.2f}x less CPU")
     return result
 
 
