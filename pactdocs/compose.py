@@ -698,7 +698,11 @@ class Composer:
 
     def _address_lines(self, target: Recipient) -> tuple[str, ...]:
         lines: list[str] = []
-        if target.kind == "person" and target.organisation:
+        form = target.person.form_of_address
+        titled = "%(organisation)s" in self.frame["forms_of_address"][form][target.person.gender][
+            "title"]
+        if target.kind == "person" and target.organisation and not titled:
+            # The organisation heads the address unless the title line already names it.
             lines.append(target.organisation)
         address = target.address
         if address is not None:
