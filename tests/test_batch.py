@@ -6,12 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import replace_in, run_cli
+from conftest import merge_command, replace_in, run_cli, start_merge, wait_for_files
 
 LETTER = "pact-implementation"
 SELECTION = ["--to", "AT,BE,DE,EL,FI,SE", "--lang", "en,fr,de,el"]
@@ -86,13 +85,9 @@ def test_two_cold_runs_are_byte_identical(project: Path, first_run: Path, tmp_pa
 
 def test_kill_and_resume(project: Path, first_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "pactdocs.cli", "--project", str(project), "merge", LETTER,
-               *SELECTION, "--out", str(out), "--quiet"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(out.rglob("*.pdf"))) < 20:
-        time.sleep(0.05)
+    command = merge_command(project, out, LETTER, *SELECTION, "--quiet")
+    process = start_merge(command)
+    wait_for_files(out, "*.pdf", 20)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "manifest.json").exists(), "the run finished before it could be killed"

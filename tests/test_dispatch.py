@@ -17,7 +17,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, replace_in, run_cli
+from conftest import ROOT, copy_project, replace_in, run_cli
 from smtpserver import Received, Recorder, smtp_server
 
 from pactdocs.locale.catalogs import load_catalog
@@ -33,11 +33,7 @@ REFERENCE = load_letter(ROOT / "letter_templates", LETTER).reference
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Render the letter once for the module: (project copy, output folder), PDF only."""
     base = tmp_path_factory.mktemp("rendered")
-    project = base / "project"
-    project.mkdir()
-    for name in ("letter_templates", "recipients"):
-        shutil.copytree(ROOT / name, project / name)
-    shutil.copy(ROOT / "pactdocs.yaml", project / "pactdocs.yaml")
+    project = copy_project(base / "project")
     out = base / "out"
     assert run_cli(project, "merge", LETTER, "--format", "pdf", "--out", str(out),
                    "--quiet") == 0

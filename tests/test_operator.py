@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import replace_in, run_cli
+from conftest import copy_project, merge_command, replace_in, run_cli, start_merge, wait_for_files
 
 LETTER = "pact-implementation"
 SMALL = ("--to", "AT", "--format", "pdf", "--parts", "letter", "--quiet")
@@ -186,15 +186,8 @@ SELECTION = ("--to", "member-states", "--parts", "letter", "--format", "pdf,docx
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    import shutil
-
-    from conftest import ROOT
-
     base = tmp_path_factory.mktemp("whole")
-    project = base / "project"
-    project.mkdir()
-    for name in ("letter_templates", "recipients"):
-        shutil.copytree(ROOT / name, project / name)
+    project = copy_project(base / "project")
     out = base / "out"
     assert run_cli(project, "merge", LETTER, *SELECTION, "--out", str(out)) == 0
     return project, out
@@ -205,13 +198,9 @@ def test_a_signal_stops_the_run_cleanly_and_a_rerun_finishes(
         uninterrupted: tuple[Path, Path], tmp_path: Path, signum: int, code: int) -> None:
     project, whole = uninterrupted
     out = tmp_path / "stopped"
-    command = [sys.executable, "-m", "pactdocs.cli", "--project", str(project), "merge", LETTER,
-               *SELECTION, "--out", str(out), "--jobs", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(out.rglob("*.pdf"))) < 6:
-        time.sleep(0.02)
+    command = merge_command(project, out, LETTER, *SELECTION, "--jobs", "2")
+    process = start_merge(command, quiet_output=False)
+    wait_for_files(out, "*.pdf", 6)
     # Ctrl-C reaches the whole process group; SIGTERM (timeout, systemd) the parent only.
     sent = time.monotonic()
     if signum == signal.SIGINT:
