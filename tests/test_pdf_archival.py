@@ -6,12 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import ROOT, replace_in, run_cli
+from conftest import copy_project, replace_in, run_cli
 from readback import marked_content, pdf_text, struct_elements, structure_order
 
 LETTER = "pact-implementation"
@@ -25,10 +24,7 @@ CHECKER_FAULTS = {"UA-14-001"}
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("archival")
-    project = base / "project"
-    project.mkdir()
-    shutil.copytree(ROOT / "letter_templates", project / "letter_templates")
-    shutil.copytree(ROOT / "recipients", project / "recipients")
+    project = copy_project(base / "project")
     out = base / "out"
     assert run_cli(project, "merge", LETTER, "--to", ",".join(DRAFTS), "--format", "pdf",
                    "--out", str(out / "draft"), "--quiet") == 0

@@ -114,15 +114,10 @@ def tsa_url(pki: dict[str, object]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    import shutil
-
-    from conftest import ROOT
+    from conftest import copy_project
 
     base = tmp_path_factory.mktemp("signing")
-    project = base / "project"
-    project.mkdir()
-    shutil.copytree(ROOT / "letter_templates", project / "letter_templates")
-    shutil.copytree(ROOT / "recipients", project / "recipients")
+    project = copy_project(base / "project")
     out = base / "out"
     assert run_cli(project, "merge", LETTER, "--to", "AT,CY", "--format", "pdf", "--out", str(out),
                    "--quiet") == 0
