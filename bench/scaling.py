@@ -239,9 +239,18 @@ def recipients(repeat: int, work: Path) -> dict[str, Any]:
     result["cpu_270_vs_27"] = cpu[270] / cpu[27]
     result["cpu_2700_vs_270"] = cpu[2700] / cpu[270]
     result["wall_2700_vs_270"] = wall[2700] / wall[270]
+    # What one more recipient costs, between 27 and 270 and between 270 and 2,700: the fixed
+    # work of a run (start-up, the shared annexes in each language) drops out. Linear: equal.
+    result["cpu_s_per_recipient_27_to_270"] = (cpu[270] - cpu[27]) / 243
+    result["cpu_s_per_recipient_270_to_2700"] = (cpu[2700] - cpu[270]) / 2430
+    result["marginal_ratio"] = (result["cpu_s_per_recipient_270_to_2700"]
+                                / result["cpu_s_per_recipient_27_to_270"])
     print(f"  2,700 recipients cost {result['cpu_2700_vs_270']:.2f}x the CPU of 270 "
-          f"({result['wall_2700_vs_270']:.2f}x the time; 10x is linear); 270 cost "
-          f"{result['cpu_270_vs_27']:.2f}x of 27", flush=True)
+          f"({result['wall_2700_vs_270']:.2f}x the time; 10x is linear, less is fixed work "
+          f"spread); 270 cost {result['cpu_270_vs_27']:.2f}x of 27; one more recipient costs "
+          f"{result['cpu_s_per_recipient_27_to_270'] * 1000:.1f} ms CPU between 27 and 270, "
+          f"{result['cpu_s_per_recipient_270_to_2700'] * 1000:.1f} ms between 270 and 2,700 "
+          f"({result['marginal_ratio']:.3f}x)", flush=True)
     return result
 
 
