@@ -251,6 +251,19 @@ def extra_group(name: str, repeat: int, work: Path, results: dict) -> dict:
     return e
 
 
+def machine_speed() -> float:
+    """Seconds of CPU for a fixed pure-Python loop (median of 5): how fast this (shared, virtual)
+    machine runs Python at the time. Read the other figures of the same run against it."""
+    def loop() -> float:
+        started = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        return time.process_time() - started
+
+    return statistics.median(loop() for _ in range(5))
+
+
 def installed_versions() -> dict:
     """Return the versions measured: every installed distribution and the lock file's hash."""
     import hashlib
@@ -277,6 +290,7 @@ def main() -> None:
         path = ROOT / "bench" / "results.json"
         results = json.loads(path.read_text()) if path.exists() else {}
         results["versions"] = installed_versions()
+        results.setdefault("machine", {})["python_loop_s_" + args.only] = machine_speed()
         key = {"review": "translator_tools", "peers": "peers", "send": "send", "workers": "workers",
                "scaling": "scaling", "engines": "engines", "rerun": "rerun_cpu",
                "recipients": "recipients"}[args.only]
@@ -297,6 +311,9 @@ def main() -> None:
     results: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()}, "repeat": args.repeat,
                      "versions": installed_versions()}
+    results["machine"]["python_loop_s"] = machine_speed()
+    print(f"machine speed: a fixed Python loop takes {results['machine']['python_loop_s']:.3f} "
+          "CPU-s", flush=True)
     previous = ROOT / "bench" / "results.json"
     if previous.exists():  # the 27 x 24 peer run (13 minutes) is its own: --only peers --peer-languages all
         kept = json.loads(previous.read_text()).get("peers_full_matrix")
