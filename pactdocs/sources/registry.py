@@ -58,6 +58,7 @@ from .schemas import (
     check_key,
     kind_of,
     member_state_code_problem,
+    shown,
     validate,
 )
 from .yamlload import Node, Seq, load_yaml
@@ -374,7 +375,7 @@ class _Loader:
         for key in data:
             if key != name:
                 self.problems.append(RegistryError(
-                    f"unknown top-level key '{key}'", data.where(key),
+                    f"unknown top-level key '{shown(key)}'", data.where(key),
                     did_you_mean(key, [name]) or f"this file holds only '{name}'"))
         if name not in data:
             self.problems.append(RegistryError(f"no '{name}' in this file", where,
@@ -546,10 +547,11 @@ class _Loader:
                     errors.append(RegistryError(problem[0], key_where, problem[1]))
                 else:
                     errors.append(RegistryError(
-                        f"contacts name '{code}', which is not in member_states.yaml", key_where,
+                        f"contacts name '{shown(code)}', which is not in member_states.yaml",
+                        key_where,
                         _dangling_code_hint(code, codes)
                         or "add the Member State or remove this entry"))
-            checked = validate(ContactRecord, value, key_where, f"contact of '{code}'")
+            checked = validate(ContactRecord, value, key_where, f"contact of '{shown(code)}'")
             errors.extend(checked.errors)
             self.problems.extend(errors)
             record = checked.record
@@ -583,10 +585,10 @@ class _Loader:
         for name, value in (entries or {}).items():
             key_where = entries.where(name)
             errors: list[RegistryError] = []
-            name_error = check_key(GROUP_NAME, name, key_where)
+            name_error = check_key(GROUP_NAME, name, key_where, "group name")
             if name_error is not None:
                 errors.append(name_error)
-            checked = validate(GroupRecord, value, key_where, f"group '{name}'")
+            checked = validate(GroupRecord, value, key_where, f"group '{shown(name)}'")
             errors.extend(checked.errors)
             kind = _valid(checked, value, "kind")
             if "members" not in checked.failed:
@@ -605,6 +607,7 @@ class _Loader:
                  others: tuple[str, ...]) -> list[RegistryError]:
         """Return the problems of the members of one group (each a valid text)."""
         errors: list[RegistryError] = []
+        group = f"group '{shown(name)}'"
         for i, member in enumerate(members):
             where = members.where(i)
             field = f"members[{i}]: "
@@ -617,26 +620,26 @@ class _Loader:
                 if member in codes or member in others:
                     continue
                 if member in agency_lines:
-                    fail(f"group '{name}' names agency '{member}', whose entry has errors "
+                    fail(f"{group} names agency '{member}', whose entry has errors "
                          f"(agencies.yaml line {agency_lines[member]})")
                 elif ID.fullmatch(member):
-                    fail(f"group '{name}' names '{member}', which is neither an agency nor a "
+                    fail(f"{group} names '{shown(member)}', which is neither an agency nor a "
                          "person of people.yaml", did_you_mean(member, list(others)))
                 else:
                     problem = member_state_code_problem(member)
                     if problem and not CODE.fullmatch(member):
                         fail(*problem)
                     else:
-                        fail(f"group '{name}' names '{member}', which is not in "
+                        fail(f"{group} names '{shown(member)}', which is not in "
                              "member_states.yaml", _dangling_code_hint(member, codes))
             elif kind == "cc":
                 if member in agencies:
                     continue
                 if member in agency_lines:
-                    fail(f"group '{name}' names agency '{member}', whose entry has errors "
+                    fail(f"{group} names agency '{member}', whose entry has errors "
                          f"(agencies.yaml line {agency_lines[member]})")
                 else:
-                    fail(f"group '{name}' names '{member}', which is not in agencies.yaml",
+                    fail(f"{group} names '{shown(member)}', which is not in agencies.yaml",
                          did_you_mean(member, list(agencies)))
         return errors
 

@@ -31,7 +31,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
-from ..errors import Location, RegistryError, did_you_mean
+from ..errors import Location, RegistryError, did_you_mean, nearest
 from .yamlload import Node, Seq
 
 # The EU Member States in protocol order (Interinstitutional Style Guide 7.1): Greece is EL.
@@ -85,6 +85,15 @@ def _fail(message: str, hint: str | None = None) -> typing.NoReturn:
     raise PydanticCustomError("registry", "{message}", {"message": message, "hint": hint})
 
 
+def shown(value: str, limit: int = 80) -> str:
+    """Return ``value`` as a message may quote it: what is not printable escaped (a key or a
+    value may hold a terminal's control sequence), and cut after ``limit`` characters."""
+    if value.isprintable() and len(value) <= limit:
+        return value
+    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in value[:limit])
+    return text + ("…" if len(value) > limit else "")
+
+
 def _text(value: str) -> str:
     """Accept printable text of 1 to MAX_FIELD characters (tab and newline allowed)."""
     # str.isprintable() is False for every character refused below (all of categories C and Z
@@ -120,7 +129,7 @@ def _choice(choices: tuple[str, ...], hint: str, suggest: bool = True
 
     def check(value: str) -> str:
         if value not in choices:
-            _fail(f"'{value}' is not one of {listed}",
+            _fail(f"'{shown(value)}' is not one of {listed}",
                   (did_you_mean(value, choices) if suggest else None) or hint)
         return value
     return check
@@ -132,14 +141,14 @@ def member_state_code_problem(value: str) -> tuple[str, str] | None:
         return None
     if not CODE.fullmatch(value):
         hint = did_you_mean(value.upper(), MEMBER_STATE_CODES) if len(value) == 2 else None
-        return (f"'{value}' is not a Member State code",
+        return (f"'{shown(value)}' is not a Member State code",
                 hint or "a Member State code is two capital letters, e.g. 'AT'")
     if value in NOT_EU_CODES:
         eu = NOT_EU_CODES[value]
-        return (f"'{value}' is not an EU Member State code",
+        return (f"'{shown(value)}' is not an EU Member State code",
                 f"did you mean '{eu}'? (the EU writes Greece EL)" if eu
                 else "the United Kingdom is no longer a Member State")
-    return (f"'{value}' is not an EU Member State code",
+    return (f"'{shown(value)}' is not an EU Member State code",
             did_you_mean(value, MEMBER_STATE_CODES)
             or f"use one of {' '.join(MEMBER_STATE_CODES)}")
 
@@ -155,7 +164,7 @@ def _iso(value: str) -> str:
     # Any ISO 3166-1 code: an address may be outside the EU (Norway is "NO"). A country code
     # never names a file or folder (only Member State codes and recipient ids do).
     if not CODE.fullmatch(value):
-        _fail(f"'{value}' is not an ISO country code",
+        _fail(f"'{shown(value)}' is not an ISO country code",
               'an ISO 3166 code is two capital letters, e.g. "BE" (Norway is "NO")')
     return value
 
@@ -165,8 +174,8 @@ def _language(value: str) -> str:
         hint = did_you_mean(value, LANGUAGES)
         if hint is None and value.lower() in _COUNTRY_NOT_LANGUAGE:
             hint = (f"did you mean '{_COUNTRY_NOT_LANGUAGE[value.lower()]}'? "
-                    f"('{value}' is a country code)")
-        _fail(f"'{value}' is not an official EU language code",
+                    f"('{shown(value)}' is a country code)")
+        _fail(f"'{shown(value)}' is not an official EU language code",
               hint or f"use one of {' '.join(LANGUAGES)}")
     return value
 
@@ -189,7 +198,7 @@ def email_problem(value: str) -> str | None:
 def _email(value: str) -> str:
     problem = email_problem(value)
     if problem is not None:
-        _fail(f"'{value}' is not a valid e-mail address: {problem}",
+        _fail(f"'{shown(value)}' is not a valid e-mail address: {problem}",
               "an e-mail address looks like name@example.org: one @, a dot in the domain, "
               "no spaces, nothing after the domain")
     return value
@@ -198,18 +207,18 @@ def _email(value: str) -> str:
 def _id(value: str) -> str:
     if not ID.fullmatch(value):
         suggestion = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")
-        _fail(f"'{value}' is not a valid id", "use lower-case letters, digits and '-'"
+        _fail(f"'{shown(value)}' is not a valid id", "use lower-case letters, digits and '-'"
               + (f", e.g. '{suggestion}'" if suggestion else ""))
     return value
 
 
 def _recipient_id(value: str) -> str:
     if value.upper() in MEMBER_STATE_CODES:
-        _fail(f"'{value}' reads as the Member State code '{value.upper()}'",
+        _fail(f"'{shown(value)}' reads as the Member State code '{shown(value.upper())}'",
               "give a longer id, e.g. with a name in it")
     if not RECIPIENT_ID.fullmatch(value):
         suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40].strip("-")
-        _fail(f"'{value}' is not a valid id: it names the recipient's output folder",
+        _fail(f"'{shown(value)}' is not a valid id: it names the recipient's output folder",
               "use 1 to 40 lower-case letters, digits and inner '-'"
               + (f", e.g. '{suggestion}'" if suggestion else ""))
     return value
@@ -218,7 +227,7 @@ def _recipient_id(value: str) -> str:
 def _form(value: str) -> str:
     if not _FORM.fullmatch(value):
         suggestion = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
-        _fail(f"'{value}' is not a form of address id",
+        _fail(f"'{shown(value)}' is not a form of address id",
               "a form of address of the frame (frame.yaml forms_of_address), e.g. "
               f"'{suggestion if _FORM.fullmatch(suggestion) else 'neutral'}'")
     return value
@@ -226,7 +235,7 @@ def _form(value: str) -> str:
 
 def _group_name(value: str) -> str:
     if not ID.fullmatch(value):
-        _fail(f"'{value}' is not a valid group name", "use lower-case letters, digits and '-'")
+        _fail(f"'{shown(value)}' is not a valid name", "use lower-case letters, digits and '-'")
     return value
 
 
@@ -279,7 +288,7 @@ def _unique(field: str) -> Rule:
         first: dict[str, int] = {}
         for i, item in enumerate(items):
             if item in first:
-                yield Problem((field, i), f"'{item}' is listed twice (first on line "
+                yield Problem((field, i), f"'{shown(item)}' is listed twice (first on line "
                                           f"{first[item]})", "remove one of the two")
             else:
                 first[item] = items.where(i).line
@@ -404,12 +413,16 @@ class ContactRecord(_Record):
     sample: YesNo
 
 
-class SignatoryRecord(_Named):
+class SignatoryRecord(_Record):
     """One entry of signatories.yaml."""
 
     what: ClassVar[str] = "signatory"
 
     id: Id
+    title: Title
+    first_name: Text
+    surname: Text
+    gender: Gender
     name_order: NameOrder = "given-first"
     function: Text
     institution: Text
@@ -526,8 +539,8 @@ def _place(model: type[BaseModel], node: Any, loc: tuple[str | int, ...], fallba
         if isinstance(value, Node) and (is_field or step in value):
             if names:
                 parent = leaf
-            names.append(step)
-            leaf = step
+            leaf = step if is_field else shown(step, 40)
+            names.append(leaf)
             if step not in value:
                 break  # missing: the place is the mapping's
             where, value = value.where(step), value[step]
@@ -631,15 +644,26 @@ def validate(model: type[M], node: Any, where: Location, what: str | None = None
     try:
         record = model.model_validate(node)
     except ValidationError as exc:
-        for error in exc.errors(include_url=False, include_context=True):
+        found = [e for e in exc.errors(include_url=False, include_context=True)
+                 if not _wrong_branch(tuple(e["loc"]), node)]
+        # A misspelt field also makes the field it was meant to be missing: that is one
+        # problem, reported once, as the unknown field with the right name as the hint.
+        meant = set()
+        for error in found:
+            if error["type"] == "extra_forbidden":
+                loc = tuple(error["loc"])
+                holder = _field_model_at(model, loc[:-1])
+                best = nearest(str(loc[-1]), list(holder.model_fields)) if holder else None
+                if best is not None:
+                    meant.add((*loc[:-1], best))
+        for error in found:
             loc = tuple(error["loc"])
-            if _wrong_branch(loc, node):
-                continue
             failed.add(str(loc[0]))
+            if error["type"] == "missing" and loc in meant:
+                continue
             place = _place(model, node, loc, where, what)
             message, hint, at = _message(dict(error), place, what, node, model)
             name = place.name or str(loc[0])
-            # A misspelt field also makes a required one missing: report the cause first.
             add(error["type"] != "extra_forbidden", at, f"{name}: {message}", hint)
     for rule in getattr(model, "rules", ()):
         if failed.intersection(rule.fields) or not all(f in node for f in rule.fields):
@@ -649,17 +673,21 @@ def validate(model: type[M], node: Any, where: Location, what: str | None = None
             place = _place(model, node, problem.loc, where, what)
             add(True, place.where, f"{place.name}: {problem.message}", problem.hint)
     if errors:
-        errors.sort(key=lambda item: (item[0], item[1]))
+        errors.sort(key=lambda item: (item[0], item[2].location.line
+                                      if item[2].location else 0, item[1]))
         return Checked(None, [error for _, _, error in errors], frozenset(failed))
     return Checked(record, [], frozenset())
 
 
-def check_key(adapter: TypeAdapter[str], key: str, where: Location) -> RegistryError | None:
-    """Return the problem of a mapping key (a group's name) as ``file:line: message``, or None."""
+def check_key(adapter: TypeAdapter[str], key: str, where: Location, label: str
+              ) -> RegistryError | None:
+    """Return the problem of a mapping key (a group's name) as ``file:line: label: message``,
+    or None."""
     try:
         adapter.validate_python(key, strict=True)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         ctx = error.get("ctx") or {}
-        return RegistryError(str(ctx.get("message", error["msg"])), where, ctx.get("hint"))
+        return RegistryError(f"{label}: {ctx.get('message', error['msg'])}", where,
+                             ctx.get("hint"))
     return None
