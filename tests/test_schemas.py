@@ -444,3 +444,29 @@ def test_every_scalar_stays_text(tmp_path: Path) -> None:
     registry = registry_with(tmp_path / "2", "contacts.yaml", 'sample: "yes"\n  "EL"',
                              'sample: yes\n  "EL"')
     assert registry.problems == () and registry.contacts["AT"].sample is True
+
+
+def test_duplicates_name_both_lines_and_the_second_entry_is_checked_too(tmp_path: Path) -> None:
+    root = tmp_path / "recipients"
+    shutil.copytree(FIXTURES / "minimal", root)
+    signatories = root / "signatories.yaml"
+    text = signatories.read_text(encoding="utf-8")
+    entry = text[text.index("  - id: home-dg-acting"):]
+    signatories.write_text(text + entry.replace("gender: female", "gender: f"), encoding="utf-8")
+    states = root / "member_states.yaml"
+    states.write_text(states.read_text("utf-8").replace('code: "EL"', 'code: "BE"'), "utf-8")
+    registry = load_registry(root)
+    found = [str(p).split("/recipients/", 1)[1] for p in registry.problems
+             if p.location and Path(p.location.path).name in ("signatories.yaml",
+                                                                "member_states.yaml")]
+    assert found == [
+        "member_states.yaml:38: code: duplicate Member State code 'BE' (first on line 20): "
+        "again on line 38 (remove one of the two entries; until then neither is used)",
+        "member_states.yaml:39: iso: the ISO code of 'BE' is 'BE', not 'GR' (write iso: \"BE\")",
+        "signatories.yaml:11: id: duplicate signatory id 'home-dg-acting' (first on line 3) "
+        "(remove one of the two entries)",
+        "signatories.yaml:15: gender: 'f' is not one of 'male', 'female' or 'none' "
+        "(use male or female (or none: not recorded; the neutral form is used))"]
+    # The first signatory stays; neither Belgium is used, and Belgium fails with the duplicate.
+    assert registry.signatories["home-dg-acting"].person.gender == "female"
+    assert "BE" not in registry.member_states and "duplicate" in registry.broken["BE"].message

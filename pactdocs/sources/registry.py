@@ -410,6 +410,7 @@ class _Loader:
                     f"{first_line[code]}): again on line {line}", item.where("code"),
                     "remove one of the two entries; until then neither is used")
                 self.problems.append(error)
+                self.problems.extend(checked.errors)  # the second entry's own, if any
                 states.pop(code, None)
                 broken[code] = error
                 continue
@@ -445,6 +446,7 @@ class _Loader:
                 self.problems.append(RegistryError(
                     f"id: duplicate agency id '{agency_id}' (first on line {seen[agency_id]})",
                     item.where("id"), "remove one of the two entries"))
+                self.problems.extend(checked.errors)
                 continue
             self.problems.extend(checked.errors)
             if agency_id is None:
@@ -482,6 +484,7 @@ class _Loader:
                     self.problems.append(RegistryError(
                         f"id: duplicate person id '{person_id}' (first on line "
                         f"{seen[person_id]})", where, "remove one of the two entries"))
+                    self.problems.extend(errors)
                     continue
                 if person_id in taken:
                     errors.append(RegistryError(
@@ -513,6 +516,7 @@ class _Loader:
                 self.problems.append(RegistryError(
                     f"id: duplicate signatory id '{sid}' (first on line {seen[sid]})",
                     item.where("id"), "remove one of the two entries"))
+                self.problems.extend(checked.errors)
                 continue
             self.problems.extend(checked.errors)
             if sid is None:
