@@ -136,6 +136,12 @@ CASES = {
         "representation: Avenue de Cortenbergh 30, 1040 Brussels\n", 8, "representation",
         "'representation' must be a mapping of fields, not a text",
         "give the fields street, postcode, city, country"),
+    "representation empty": Case(
+        "member_states.yaml", "representation:\n      street: Avenue de Cortenbergh 30\n"
+        "      postcode: \"1040\"\n      city: Brussels\n      country: \"BE\"\n",
+        "representation:\n", 8, "representation",
+        "'representation' must be a mapping of fields, not empty",
+        "give the fields street, postcode, city, country"),
     "representation without a city": Case(
         "member_states.yaml", "      city: Brussels\n      country: \"BE\"\n    email: bruessel",
         "      country: \"BE\"\n    email: bruessel", 8, "representation.city",

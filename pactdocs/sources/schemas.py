@@ -491,7 +491,7 @@ def kind_of(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if value is None:
+    if value is None or value == "":
         return "empty"
     return "a text"
 
@@ -523,8 +523,7 @@ class _Place(NamedTuple):
     where: Location  # the line of the field (of its mapping when the field is absent)
     name: str  # dotted path: representative.surname, email[1]
     leaf: str  # the field's own name: surname
-    model: type[BaseModel] | None  # the model of the mapping holding the field
-    parent: str  # the name of that mapping in messages: representative, or the record's
+    parent: str  # the mapping holding the field, in messages: representative, or the record
 
 
 def _place(model: type[BaseModel], node: Any, loc: tuple[str | int, ...], fallback: Location,
@@ -555,11 +554,11 @@ def _place(model: type[BaseModel], node: Any, loc: tuple[str | int, ...], fallba
                 current = holder  # an unknown field: nothing below it is known
         # Any other step names a choice of a union ("function-after[…]", "list[…]"): it has no
         # place in the file.
-    return _Place(where, ".".join(names).replace(".[", "["), leaf, current, parent)
+    return _Place(where, ".".join(names).replace(".[", "["), leaf, parent)
 
 
-def _message(error: dict[str, Any], place: _Place, what: str, node: Any,
-             model: type[BaseModel]) -> tuple[str, str | None, Location]:
+def _message(error: dict[str, Any], place: _Place, what: str, model: type[BaseModel]
+             ) -> tuple[str, str | None, Location]:
     """Return the message (after ``field:``), the hint and the location of one pydantic error."""
     kind, leaf = error["type"], place.leaf
     value = error.get("input")
@@ -667,7 +666,7 @@ def validate(model: type[M], node: Any, where: Location, what: str | None = None
             if error["type"] == "missing" and loc in meant:
                 continue
             place = _place(model, node, loc, where, what)
-            message, hint, at = _message(dict(error), place, what, node, model)
+            message, hint, at = _message(dict(error), place, what, model)
             name = place.name or str(loc[0])
             add(error["type"] != "extra_forbidden", at, f"{name}: {message}", hint)
     for rule in getattr(model, "rules", ()):
