@@ -406,7 +406,9 @@ def test_each_schema_rule_names_file_line_field_and_hint(tmp_path: Path, name: s
 def test_the_unchanged_registry_is_clean(tmp_path: Path) -> None:
     registry = registry_with(tmp_path, "people.yaml", "Anna", "Anna")
     assert registry.problems == ()
-    assert registry.recipients["berg-sample"].emails == ("berg@example.org", "office@example.org")
+    person = registry.recipients["berg-sample"]
+    assert person.emails == ("berg@example.org", "office@example.org")
+    assert person.person.email == ""  # a person's addresses are the recipient's
     assert registry.member_states["AT"].representative.form_of_address == "ambassador"
     assert registry.agencies["frontex"].head.form_of_address == "agency_director"
     assert registry.recipients["frontex"].language == "en"

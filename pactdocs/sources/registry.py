@@ -1,6 +1,6 @@
 """Load and check the recipient registries in ``recipients/``.
 
-Five YAML files, each holding one top-level key of the same name:
+Six YAML files, each holding one top-level key of the same name:
 
 - ``member_states.yaml``: ``member_states``, a list of Member States (any order; loaded in EU
   protocol order);
@@ -8,8 +8,13 @@ Five YAML files, each holding one top-level key of the same name:
 - ``contacts.yaml``: ``contacts``, DG contact points and functional mailboxes keyed by Member
   State code;
 - ``signatories.yaml``: ``signatories``, a list of people who sign letters;
-- ``groups.yaml``: ``groups``, named groups (``kind: recipients`` of Member State codes or
-  ``kind: cc`` of agency ids).
+- ``groups.yaml``: ``groups``, named groups (``kind: recipients`` of any recipient ids or
+  ``kind: cc`` of agency ids);
+- ``people.yaml`` (may be absent): ``people``, a list of other people letters are addressed to.
+
+Each record is validated by its pydantic model in :mod:`pactdocs.sources.schemas` (the only
+field checks there are); this module reads the files, checks the rules across records and
+files (duplicates, references to other entries) and builds the records.
 
 Every problem becomes a :class:`~pactdocs.errors.RegistryError` with ``file:line`` and, where a
 valid name exists, a ``did you mean`` hint. Only a file that cannot be read or parsed at all (it
@@ -320,11 +325,11 @@ def _key_where(node: Any, key: str, fallback: Location) -> Location:
     return node.where(key) if isinstance(node, Node) and key in node else fallback
 
 
-def _person(record: Any, default_form: str = "ambassador") -> Person:
+def _person(record: Any, default_form: str = "ambassador", with_email: bool = True) -> Person:
     """Return the Person a record of the schemas names (a representative, an agency head, a
     contact point, a signatory, a person of people.yaml)."""
-    # A person of people.yaml may have a list of e-mail addresses: the recipient keeps them.
-    email = getattr(record, "email", None)
+    # A person of people.yaml has one or more addresses: the Recipient holds them, not the Person.
+    email = getattr(record, "email", None) if with_email else None
     return Person(
         title=record.title, first_name=record.first_name, surname=record.surname,
         gender=record.gender, form_of_address=getattr(record, "form_of_address", default_form),
@@ -499,7 +504,8 @@ class _Loader:
             emails = (record.email,) if isinstance(record.email, str) else tuple(record.email)
             result[record.id] = Recipient(
                 id=record.id, kind="person", language=record.language,
-                person=_person(record), address=_address(record.address), emails=emails,
+                person=_person(record, with_email=False), address=_address(record.address),
+                emails=emails,
                 fingerprint=_sha256(item), organisation=record.organisation,
                 sample=record.sample == "yes")
         return result
