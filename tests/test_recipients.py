@@ -268,10 +268,10 @@ def test_the_good_person_loads(tmp_path: Path) -> None:
     ("id", "a-", 2, "'a-' is not a valid id"),
     ("title", "Dr", 3, "'Dr' is not one of 'Mr', 'Ms' or 'none'"),
     ("first_name", " ", 4, "is empty"),
-    ("surname", "Berg\u202e", 5, "contains the character U+202E"),
+    ("surname", "Berg\u202e", 5, "contains an invisible formatting character U+202E"),
     ("gender", "unknown", 6, "'unknown' is not one of 'male', 'female' or 'none'"),
     ("form_of_address", "Minister!", 7, "'Minister!' is not a form of address id"),
-    ("language", "no", 8, "'no' is not one of 'bg', 'cs'"),
+    ("language", "no", 8, "'no' is not an official EU language code"),
     ("organisation", "x" * 1001, 9, "is 1,001 characters long (the limit is 1,000)"),
     ("street", "", 11, "is empty"),
     ("country", "Norway", 14, "'Norway' is not an ISO country code"),
@@ -300,7 +300,8 @@ def test_academic_title_unknown_field_and_wrong_types(tmp_path: Path) -> None:
     assert "people.yaml:7: academic_title: 'Doctor' is not one of 'dr', 'prof' or 'prof-dr'" in \
         one(registry, "'Doctor'")
     assert "people.yaml:8: age: unknown field in person" in one(registry, "age:")
-    assert "people.yaml:17: email: must be a text or a list of texts" in one(registry, "email:")
+    assert "people.yaml:17: email: 'email' must be a text or a list of texts, not a mapping" in \
+        one(registry, "email:")
     # The nearest valid value is the hint.
     close = people(tmp_path / "2", GOOD_PERSON.replace("gender: female", "gender: femal"))
     assert one(close, "gender").endswith("(did you mean 'female'?)")
@@ -313,8 +314,9 @@ def test_missing_fields_duplicates_and_dangling_group_members(tmp_path: Path) ->
     registry = people(tmp_path, text, groups)
     assert "people.yaml:17: id: duplicate person id 'berg-sample' (first on line 2)" in \
         one(registry, "duplicate person id")
-    assert "groups.yaml:4: group 'mixed' names 'nobody-sample', which is neither an agency " \
-        "nor a person of people.yaml" in one(registry, "nobody-sample")
+    assert "groups.yaml:4: members[3]: group 'mixed' names 'nobody-sample', which is neither " \
+        "an agency nor a person of people.yaml (did you mean 'berg-sample'?)" in \
+        one(registry, "nobody-sample")
     registry = people(tmp_path / "2", GOOD_PERSON.replace("    organisation: Ministry (SAMPLE)\n", ""))
     assert "people.yaml:2: organisation: missing (person has no 'organisation')" in \
         one(registry, "organisation")
@@ -324,8 +326,9 @@ def test_missing_fields_duplicates_and_dangling_group_members(tmp_path: Path) ->
 
 
 def test_agency_ids_name_folders_and_never_a_member_state(tmp_path: Path) -> None:
-    for bad, message in (("europol-", "agency id 'europol-' cannot name a folder"),
-                         ("at", "agency id 'at' reads as the Member State code 'AT'")):
+    for bad, message in (("europol-", "id: 'europol-' is not a valid id: it names the "
+                                      "recipient's output folder"),
+                         ("at", "id: 'at' reads as the Member State code 'AT'")):
         target = tmp_path / bad / "recipients"
         shutil.copytree(FIXTURES / "minimal", target)
         path = target / "agencies.yaml"
