@@ -31,7 +31,9 @@ from pactdocs.sources.yamlload import load_yaml  # noqa: E402
 
 FIRST = ("Anna", "Lars", "Camille", "Jonas", "Marta", "Piotr", "Eleni", "Sofia", "Mikko", "Ines")
 LAST = ("Berger", "Haugen", "Laurent", "Novak", "Kowalska", "Papadopoulou", "Virtanen", "Silva")
-LANGUAGES = ("en", "fr", "de", "nl", "pl", "fi", "el", "pt", "sv", "it")
+# All 24 languages in turn (a letter to N people is then written in each of them).
+LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it",
+             "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv")
 COUNTRIES = ("NO", "DE", "FR", "NL", "PL", "FI", "GR", "PT", "CH", "IS")
 FORMS = ("minister", "director", "director_general", "neutral")
 

@@ -171,47 +171,19 @@ def scaling(repeat: int) -> dict[str, Any]:
     return result
 
 
-# Real recipients for the scaling run: people of people.yaml, each with a correspondence
-# language (the 24 in turn), a gender (female, male, none in turn), a form of address and a
-# country (the ISO codes below in turn, Norway among them). Invented names: SAMPLE DATA.
-_LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it",
-              "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv")
-_COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-              "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "NO")
-_FORMS = ("minister", "director_general", "agency_director", "director", "neutral")
-_GIVEN = ("Anna", "Jonas", "Maria", "Luca", "Eva", "Tomas", "Ines", "Piet", "Sofia", "Mihai")
-_FAMILY = ("Novak", "Berg", "Rossi", "Dubois", "Kowalska", "Silva", "Horvat", "Virtanen")
-
-
-def people_yaml(count: int) -> str:
-    """Return ``count`` generated entries of people.yaml (SAMPLE DATA), to follow its own."""
-    lines = ["", "  # SAMPLE DATA generated for the scaling benchmark: no real person."]
-    for i in range(count):
-        gender = ("female", "male", "none")[i % 3]
-        title = {"female": "Ms", "male": "Mr", "none": "none"}[gender]
-        lines += [f"  - id: person-{i:05d}", f"    title: {title}",
-                  f"    first_name: {_GIVEN[i % len(_GIVEN)]}",
-                  f"    surname: {_FAMILY[i % len(_FAMILY)]} {i}",
-                  f"    gender: {gender}", f"    form_of_address: {_FORMS[i % len(_FORMS)]}",
-                  f"    language: {_LANGUAGES[i % len(_LANGUAGES)]}",
-                  f"    organisation: Authority {i} (SAMPLE)",
-                  "    address:", f'      street: "Street {i}"', f'      postcode: "{1000 + i}"',
-                  "      city: Brussels", f'      country: "{_COUNTRIES[i % len(_COUNTRIES)]}"',
-                  f"    email: person-{i:05d}@example.org", '    sample: "yes"']
-    return "\n".join(lines) + "\n"
-
-
 def project_with_people(count: int, work: Path) -> Path:
-    """A copy of the project whose registry adds ``count`` people and a group ``bench`` of them."""
+    """A copy of the project whose registry adds ``count`` generated people (SAMPLE data, in
+    the 24 languages in turn: bench/many_people.py) and a group ``bench`` of them."""
+    from many_people import write_people
+
     root = work / f"people-{count}"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     shutil.copytree(ROOT / "letter_templates", root / "letter_templates")
     shutil.copytree(ROOT / "recipients", root / "recipients")
     shutil.copy(ROOT / "pactdocs.yaml", root / "pactdocs.yaml")
-    with (root / "recipients" / "people.yaml").open("a", encoding="utf-8") as people:
-        people.write(people_yaml(count))
-    members = ", ".join(f"person-{i:05d}" for i in range(count))
+    write_people(root / "recipients", count)
+    members = ", ".join(f"person-{i:05d}-sample" for i in range(count))
     with (root / "recipients" / "groups.yaml").open("a", encoding="utf-8") as groups:
         groups.write(f"\n  bench:\n    kind: recipients\n    members: [{members}]\n")
     return root
