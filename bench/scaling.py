@@ -189,14 +189,15 @@ def project_with_people(count: int, work: Path) -> Path:
     return root
 
 
-def recipients(repeat: int, work: Path) -> dict[str, Any]:
+def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> dict[str, Any]:
     """27, 270 and 2,700 real recipients (people.yaml), every part in PDF and DOCX, each in its
     own language, from the shell: cold run and no-op rerun, wall and CPU-seconds."""
     result: dict[str, Any] = {}
-    for count in SIZES:
+    small, middle, large = sizes
+    for count in sizes:
         project = project_with_people(count, work)
         args = ["--to", "bench", "--format", "pdf,docx"]
-        times = repeat if count < 2700 else max(1, repeat - 2)
+        times = repeat if count < large else max(1, repeat - 2)
         cold = [shell_merge(args, work / "recipients-out", project) for _ in range(times)]
         reruns = [shell_merge(args, work / "recipients-out", project, fresh=False)
                   for _ in range(repeat)]
@@ -206,23 +207,25 @@ def recipients(repeat: int, work: Path) -> dict[str, Any]:
               f"({c['cpu_s']:.1f} CPU-s, {c['cpu_s'] / c['documents'] * 1000:.1f} ms a document), "
               f"no-op rerun {r['wall_s']:.2f} s ({r['cpu_s']:.2f} CPU-s)", flush=True)
         shutil.rmtree(project, ignore_errors=True)
-    cpu = {n: result[str(n)]["cold"]["cpu_s"] for n in SIZES}
-    wall = {n: result[str(n)]["cold"]["wall_s"] for n in SIZES}
-    result["cpu_270_vs_27"] = cpu[270] / cpu[27]
-    result["cpu_2700_vs_270"] = cpu[2700] / cpu[270]
-    result["wall_2700_vs_270"] = wall[2700] / wall[270]
-    # What one more recipient costs, between 27 and 270 and between 270 and 2,700: the fixed
-    # work of a run (start-up, the shared annexes in each language) drops out. Linear: equal.
-    result["cpu_s_per_recipient_27_to_270"] = (cpu[270] - cpu[27]) / 243
-    result["cpu_s_per_recipient_270_to_2700"] = (cpu[2700] - cpu[270]) / 2430
-    result["marginal_ratio"] = (result["cpu_s_per_recipient_270_to_2700"]
-                                / result["cpu_s_per_recipient_27_to_270"])
-    print(f"  2,700 recipients cost {result['cpu_2700_vs_270']:.2f}x the CPU of 270 "
-          f"({result['wall_2700_vs_270']:.2f}x the time; 10x is linear, less is fixed work "
-          f"spread); 270 cost {result['cpu_270_vs_27']:.2f}x of 27; one more recipient costs "
-          f"{result['cpu_s_per_recipient_27_to_270'] * 1000:.1f} ms CPU between 27 and 270, "
-          f"{result['cpu_s_per_recipient_270_to_2700'] * 1000:.1f} ms between 270 and 2,700 "
-          f"({result['marginal_ratio']:.3f}x)", flush=True)
+    cpu = {n: result[str(n)]["cold"]["cpu_s"] for n in sizes}
+    wall = {n: result[str(n)]["cold"]["wall_s"] for n in sizes}
+    result["cpu_middle_vs_small"] = cpu[middle] / cpu[small]
+    result["cpu_large_vs_middle"] = cpu[large] / cpu[middle]
+    result["wall_large_vs_middle"] = wall[large] / wall[middle]
+    # What one more recipient costs, between the small and middle run and between the middle
+    # and large one: the fixed work of a run (start-up, the shared annexes in each language)
+    # drops out. Linear: equal.
+    result["cpu_s_per_recipient_small_to_middle"] = (cpu[middle] - cpu[small]) / (middle - small)
+    result["cpu_s_per_recipient_middle_to_large"] = (cpu[large] - cpu[middle]) / (large - middle)
+    result["marginal_ratio"] = (result["cpu_s_per_recipient_middle_to_large"]
+                                / result["cpu_s_per_recipient_small_to_middle"])
+    print(f"  {large:,} recipients cost {result['cpu_large_vs_middle']:.2f}x the CPU of "
+          f"{middle:,} ({result['wall_large_vs_middle']:.2f}x the time; "
+          f"{large // middle}x is linear, less is fixed work spread); {middle:,} cost "
+          f"{result['cpu_middle_vs_small']:.2f}x of {small}; one more recipient costs "
+          f"{result['cpu_s_per_recipient_small_to_middle'] * 1000:.1f} ms CPU between {small} and "
+          f"{middle:,}, {result['cpu_s_per_recipient_middle_to_large'] * 1000:.1f} ms between "
+          f"{middle:,} and {large:,} ({result['marginal_ratio']:.3f}x)", flush=True)
     return result
 
 
