@@ -319,6 +319,9 @@ def main() -> None:
         kept = json.loads(previous.read_text()).get("peers_full_matrix")
         if kept:
             results["peers_full_matrix"] = kept
+    def save() -> None:  # after each group: a group that fails keeps what came before
+        (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
     try:
         def cold(extra: list[str]) -> float:
             out = work / "cold"
@@ -357,13 +360,17 @@ def main() -> None:
         results["single_s"], results["single_runs"] = median_of(args.repeat, single)
         print(f"  {results['single_s']:.2f} s")
 
+        save()
         results["engines"] = extra_group("engines", args.repeat, work, results)
         for group in ("workers", "scaling", "recipients", "rerun"):
+            save()
             results["rerun_cpu" if group == "rerun" else group] = extra_group(
                 group, args.repeat, work, results)
+        save()
 
         print(f"peers: docxtpl + LibreOffice vs pactdocs ({args.peer_languages}) ...", flush=True)
         results["peers"] = peers(args.peer_languages, args.repeat)
+        save()
 
         print("translator tools from the shell (review, XLIFF export, import) ...", flush=True)
         results["translator_tools"] = translator_tools(args.repeat, work)

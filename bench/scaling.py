@@ -121,7 +121,8 @@ def scaling(repeat: int) -> dict[str, Any]:
     composer = Composer(project, letter, registry)
     languages = list(composer.languages)
     pairs = [(code, lang) for lang in languages for code in registry.member_states]
-    docx, pdf = get_writer("docx"), get_writer("pdf")
+    style = project.templates / "_style"
+    docx, pdf = get_writer("docx", style), get_writer("pdf", style)
     part = letter.part("letter")
     composer.prepare(languages)
     docx.write(composer.compose(part, "AT", "de"))  # warm up
