@@ -120,7 +120,8 @@ def translator_tools(repeat: int, work: Path) -> dict[str, float]:
     xlf = work / "fr.xlf"
     review_s, _ = median_of(repeat, lambda: shell("review", LETTER, "--lang", "el", "--to", "CY",
                                                   "--out", str(work / "review")))
-    export_s, _ = median_of(repeat, lambda: shell("i18n", "export", "--lang", "fr", "--out", str(xlf)))
+    export_s, _ = median_of(repeat, lambda: shell("i18n", "export", "--lang", "fr", "--letter", LETTER,
+                                                  "--out", str(xlf)))
     import_s, _ = median_of(repeat, lambda: shell("i18n", "import", str(xlf), "--dry-run"))
     return {"review_9_documents_s": review_s, "xliff_export_s": export_s, "xliff_import_s": import_s}
 
