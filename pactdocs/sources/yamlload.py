@@ -64,11 +64,11 @@ _ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 def _check_scalar(value: str, where: Location, error_cls: type[PactdocsError],
-                  allow_private: bool) -> None:
+                  check_private: bool) -> None:
     if len(value) > MAX_SCALAR:
         raise error_cls(f"a value of {len(value):,} characters is too long "
                         f"(the limit is {MAX_SCALAR:,})", where)
-    if not allow_private:
+    if check_private:
         found = _PRIVATE.search(value)
         if found:
             raise error_cls(f"the private-use character U+{ord(found.group()):04X} is "
@@ -76,14 +76,15 @@ def _check_scalar(value: str, where: Location, error_cls: type[PactdocsError],
                             "remove it: pactdocs reserves these characters for itself")
 
 
-def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_scalars: bool,
-          allow_private: bool) -> Any:
+def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_length: bool,
+          check_private: bool) -> Any:
     """Build the document of a YAML event stream: strings, :class:`Node` and :class:`Seq`.
 
     Built from the parser's events in one loop (no recursion, whatever the nesting), refusing
     aliases and anchors, nesting past :data:`MAX_DEPTH`, duplicate keys and keys that are not
-    plain names as they come; with ``check_scalars`` (a text that may hold one) also values
-    over :data:`MAX_SCALAR` characters and, unless ``allow_private``, private-use characters.
+    plain names as they come; with ``check_length`` (a text long enough to hold one) values
+    over :data:`MAX_SCALAR` characters, with ``check_private`` (a text that holds one, and
+    may not) private-use characters.
     """
     stack: list[Any] = []  # open containers
     keys: list[tuple[str, int] | None] = []  # beside each: a mapping's key awaiting its value
@@ -98,8 +99,9 @@ def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_scalars:
                                 Location(path, _line(event)),
                                 "write the value out in full: registries take no references")
             value: Any = event.value
-            if check_scalars:
-                _check_scalar(value, Location(path, _line(event)), error_cls, allow_private)
+            if (check_length and len(value) > MAX_SCALAR) or (
+                    check_private and _PRIVATE.search(value)):
+                _check_scalar(value, Location(path, _line(event)), error_cls, check_private)
             if not stack:
                 root = value
             elif keys[-1] is not None:  # the value of a mapping's key
@@ -194,10 +196,9 @@ def load_yaml(path: Path, error_cls: type[PactdocsError] = PactdocsError,
         raise error_cls(f"not UTF-8 text ({exc.reason})", Location(shown), "save the file as UTF-8") from None
     try:
         # Most files hold no long value and no private-use character: their scalars need no look.
-        check_scalars = len(text) > MAX_SCALAR or (not allow_private
-                                                     and _PRIVATE.search(text) is not None)
-        return _tree(yaml.parse(text, Loader=_Parser), shown, error_cls, check_scalars,
-                     allow_private)
+        check_private = not allow_private and _PRIVATE.search(text) is not None
+        return _tree(yaml.parse(text, Loader=_Parser), shown, error_cls,
+                     len(text) > MAX_SCALAR, check_private)
     except PactdocsError:
         raise
     except yaml.MarkedYAMLError as exc:
