@@ -255,14 +255,9 @@ def extra_group(name: str, repeat: int, work: Path, results: dict) -> dict:
 def machine_speed() -> float:
     """Seconds of CPU for a fixed pure-Python loop (median of 5): how fast this (shared, virtual)
     machine runs Python at the time. Read the other figures of the same run against it."""
-    def loop() -> float:
-        started = time.process_time()
-        total = 0
-        for i in range(3_000_000):
-            total += i
-        return time.process_time() - started
+    from scaling import loop_s
 
-    return statistics.median(loop() for _ in range(5))
+    return statistics.median(loop_s() for _ in range(5))
 
 
 def installed_versions() -> dict:

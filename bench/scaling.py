@@ -92,6 +92,15 @@ def workers(repeat: int, work: Path, full_matrix: bool = True) -> dict[str, Any]
     return result
 
 
+def loop_s() -> float:
+    """CPU-seconds of a fixed pure-Python loop: the machine's speed at the moment."""
+    started = _self_cpu()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return _self_cpu() - started
+
+
 def _per_item(samples: int, count: int, fn: Callable[[], None]) -> float:
     """Median CPU-seconds per item of ``fn`` (which handles ``count`` items)."""
     values = []
@@ -199,7 +208,13 @@ def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> 
         project = project_with_people(count, work)
         args = ["--to", "bench", "--format", "pdf,docx"]
         times = repeat if count < large else max(1, repeat - 2)
-        cold = [shell_merge(args, work / "recipients-out", project) for _ in range(times)]
+        cold = []
+        for _ in range(times):
+            # The machine's speed just before and after (a fixed Python loop), so that a
+            # figure can be read at the speed it was taken at.
+            before = loop_s()
+            cold.append(shell_merge(args, work / "recipients-out", project))
+            cold[-1]["python_loop_s"] = (before + loop_s()) / 2
         reruns = [shell_merge(args, work / "recipients-out", project, fresh=False)
                   for _ in range(repeat)]
         result[str(count)] = {"cold": _medians(cold), "rerun": _medians(reruns)}
@@ -209,6 +224,14 @@ def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> 
               f"no-op rerun {r['wall_s']:.2f} s ({r['cpu_s']:.2f} CPU-s)", flush=True)
         shutil.rmtree(project, ignore_errors=True)
     cpu = {n: result[str(n)]["cold"]["cpu_s"] for n in sizes}
+    # The same, at one machine speed: CPU-seconds over the loop's seconds of the same run.
+    speed = {n: statistics.median(r["python_loop_s"] for r in result[str(n)]["cold"]["runs"])
+             for n in sizes}
+    norm = {n: cpu[n] / speed[n] for n in sizes}
+    result["loop_normalised_marginal_ratio"] = (
+        ((norm[large] - norm[middle]) / (large - middle))
+        / ((norm[middle] - norm[small]) / (middle - small)))
+    result["python_loop_s"] = {str(n): speed[n] for n in sizes}
     wall = {n: result[str(n)]["cold"]["wall_s"] for n in sizes}
     result["cpu_middle_vs_small"] = cpu[middle] / cpu[small]
     result["cpu_large_vs_middle"] = cpu[large] / cpu[middle]
@@ -226,7 +249,8 @@ def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> 
           f"{result['cpu_middle_vs_small']:.2f}x of {small}; one more recipient costs "
           f"{result['cpu_s_per_recipient_small_to_middle'] * 1000:.1f} ms CPU between {small} and "
           f"{middle:,}, {result['cpu_s_per_recipient_middle_to_large'] * 1000:.1f} ms between "
-          f"{middle:,} and {large:,} ({result['marginal_ratio']:.3f}x)", flush=True)
+          f"{middle:,} and {large:,} ({result['marginal_ratio']:.3f}x; at one machine speed "
+          f"{result['loop_normalised_marginal_ratio']:.3f}x)", flush=True)
     return result
 
 
