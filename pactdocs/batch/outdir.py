@@ -197,9 +197,9 @@ class OutputFolder:
     def write(self, relative: str, data: bytes, *, durable: bool = True) -> None:
         """Write ``data`` to ``relative`` (``AT/de/x.pdf``), complete or not at all.
 
-        ``durable``: on disk before this returns (``fsync``). The documents of a run are written
-        without (2-4 ms a file on this machine's disk, a third of a DOCX-only run's time) and
-        made durable together by :meth:`sync` before the manifest names them; a process killed
+        ``durable``: on disk before this returns (``fsync``). The documents of a large run are
+        written without (2-4 ms a file on this machine's disk, most of a DOCX-only run's time)
+        and made durable together by :meth:`sync` before the manifest names them; a process killed
         in between loses nothing (the data is in the kernel's cache), and after a power cut a
         file that did not reach the disk no longer matches its recorded size and times, so the
         next run hashes it and renders it again.
