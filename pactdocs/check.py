@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes.util
-
 from .compose import Composer, Project
 from .errors import PactdocsError
 from .sources.languages import OFFICIAL
 from .sources.letters import list_letters
 from .translation.maintenance import check_catalogs
+from .writers.weasy import find_in_linker_path
 
 
 def check_project(project: Project) -> list[PactdocsError]:
@@ -71,7 +70,7 @@ def check_project(project: Project) -> list[PactdocsError]:
     for problem in problems:
         unique.setdefault(str(problem), problem)
     problems[:] = list(unique.values())
-    if ctypes.util.find_library("harfbuzz-subset") is None:
+    if find_in_linker_path("harfbuzz-subset") is None:
         problems.append(PactdocsError(
             "libharfbuzz-subset is not installed: PDFs are about 3x slower to write",
             hint="install the Debian package libharfbuzz-subset0 (make setup does)"))

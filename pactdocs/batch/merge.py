@@ -247,8 +247,8 @@ def prepare_workers(project: Project, letter: Letter, composer: Composer, out: P
 
     The workers inherit all of it (copy-on-write): the registry and templates the ``composer``
     already holds, the catalogs and locale data of ``languages``, the writers of ``formats`` with
-    their libraries imported, fonts and styles loaded (a PDF writer's FontConfiguration is shared)
-    and the shared-library look-ups done. A worker then only opens its output folder
+    their libraries imported, fonts and styles loaded (a PDF writer's FontConfiguration is
+    shared). A worker then only opens its output folder
     (:func:`worker_start`).
 
     Hyphenation patterns are loaded here when there are no more languages than ``workers``
@@ -260,9 +260,6 @@ def prepare_workers(project: Project, letter: Letter, composer: Composer, out: P
     _WORKER.clear()
     _WORKER.update(project=project, letter=letter, composer=composer, out=Path(out), final=final,
                    writers={}, prepared_by=os.getpid())
-    from .pool import remember_library_lookups
-
-    remember_library_lookups()
     composer.prepare(chosen)
     _warm_up(letter, formats)
     if len(chosen) <= workers:

@@ -39,20 +39,6 @@ R = TypeVar("R")
 _PR_SET_PDEATHSIG = 1
 
 
-def remember_library_lookups() -> None:
-    """Make ``ctypes.util.find_library`` answer each name once per run, then from memory.
-
-    A look-up runs ``ldconfig`` or ``gcc`` (10-30 ms each, WeasyPrint asks for some twenty
-    names). Called in the parent before the workers fork, so every worker inherits the answers
-    instead of asking again.
-    """
-    import ctypes.util
-    import functools
-
-    if not hasattr(ctypes.util.find_library, "cache_info"):
-        ctypes.util.find_library = functools.cache(ctypes.util.find_library)
-
-
 def _tie_to_parent(parent: int) -> None:
     """End this process when the process ``parent`` ends."""
     if sys.platform.startswith("linux"):
