@@ -223,12 +223,11 @@ class PdfWriter:
                 pyphen.Pyphen(lang=language.replace("-", "_"))
 
     def write(self, document: Document) -> bytes:
-        weasy.load()
+        if not self._ready:
+            self._setup()  # imports WeasyPrint (weasy.load) before the imports below
         from weasyprint import HTML
         from weasyprint.urls import FatalURLFetchingError
 
-        if not self._ready:
-            self._setup()
         page = document_html(document, stylesheet_link=False)
         try:
             html = HTML(string=page, base_url=self.style_dir.as_uri() + "/",
