@@ -166,13 +166,10 @@ def _tree(events: Any, path: str, error_cls: type[PactdocsError], check_length: 
         if type(top) is Seq:
             top.append(value)
             top.item_lines.append(line)
-        elif keys[-1] is None:  # a key (a plain scalar: containers were refused above)
-            if value in top:
-                raise error_cls(f"duplicate key '{value}' (first on line {top.key_lines[value]})",
-                                Location(path, line), "remove one of the two entries")
-            keys[-1] = (value, line)
-        else:
-            key, key_line = keys[-1]
+        else:  # the value of the pending key: a container is never a key (refused at its start)
+            pending = keys[-1]
+            assert pending is not None
+            key, key_line = pending
             top[key] = value
             top.key_lines[key] = key_line
             keys[-1] = None
