@@ -13,6 +13,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# One entry of people.yaml that every schema rule accepts (a test breaks one field of it).
+GOOD_PERSON = """\
+  - id: berg-sample
+    title: Ms
+    first_name: Anna
+    surname: Berg
+    gender: female
+    form_of_address: minister
+    language: en
+    organisation: Ministry (SAMPLE)
+    address:
+      street: "Street 1"
+      postcode: "0150"
+      city: Oslo
+      country: "NO"
+    email: berg@example.org
+    sample: "yes"
+"""
+
+
 def copy_project(target: Path) -> Path:
     """Copy the project's letters, registries and settings to ``target`` (made here)."""
     target.mkdir()

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import GOOD_PERSON, ROOT, run_cli
 from readback import docx_text, normalise, pdf_text
 
 from pactdocs.sources.registry import Registry, load_registry
@@ -218,23 +218,6 @@ def test_every_language_has_every_form_of_address(tmp_path: Path) -> None:
 
 # --- schema rules: each with a bad-input file ---------------------------------------------------
 
-GOOD_PERSON = """\
-  - id: berg-sample
-    title: Ms
-    first_name: Anna
-    surname: Berg
-    gender: female
-    form_of_address: minister
-    language: en
-    organisation: Ministry (SAMPLE)
-    address:
-      street: "Street 1"
-      postcode: "0150"
-      city: Oslo
-      country: "NO"
-    email: berg@example.org
-    sample: "yes"
-"""
 
 
 def people(tmp_path: Path, text: str, groups: str | None = None) -> Registry:

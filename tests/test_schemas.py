@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from conftest import GOOD_PERSON
 
 from pactdocs.errors import RegistryError
 from pactdocs.sources.registry import Registry, load_registry
@@ -20,24 +21,8 @@ from pactdocs.sources.schemas import shown
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "registry"
 
-PEOPLE = """\
-people:
-  - id: berg-sample
-    title: Ms
-    first_name: Anna
-    surname: Berg
-    gender: female
-    form_of_address: minister
-    language: en
-    organisation: Ministry (SAMPLE)
-    address:
-      street: "Street 1"
-      postcode: "0150"
-      city: Oslo
-      country: "NO"
-    email: [berg@example.org, office@example.org]
-    sample: "yes"
-"""
+PEOPLE = "people:\n" + GOOD_PERSON.replace("    email: berg@example.org\n",
+                                           "    email: [berg@example.org, office@example.org]\n")
 
 
 def registry_with(tmp_path: Path, filename: str, old: str, new: str) -> Registry:
