@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from readback import SOFT_HYPHEN_SHOWN, pdf_text
+from readback import SOFT_HYPHEN_SHOWN, docx_text, pdf_text
 
 import pactdocs
 from pactdocs.batch import merge as merge_module
@@ -117,3 +117,77 @@ def test_a_worker_keeps_to_one_key_while_it_has_units() -> None:
     assert not queue
     plain = _Queue(units, affinity=None)
     assert [plain.take(None, set())[1] for _ in units] == units
+
+
+def test_a_second_run_reads_the_registry_back_until_a_registry_file_changes(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pactdocs.sources import registry
+
+    log = tmp_path / "calls.log"
+    monkeypatch.setattr(registry, "load_registry", _logging(log, "registry", registry.load_registry))
+    out = tmp_path / "out"
+    options = pactdocs.Options(letter=LETTER, to="AT", lang="de", out=out, parts=("letter",),
+                               formats=("docx",), jobs=1)
+    pactdocs.merge(pactdocs.Project(project), options)
+    assert (out / ".pactdocs-registry").is_file()
+    loads = lambda: [what for _, what in _calls(log)].count("registry")  # noqa: E731
+    assert loads() == 1
+    pactdocs.merge(pactdocs.Project(project), pactdocs.Options(
+        letter=LETTER, to="AT", lang="de", out=out, parts=("letter",), formats=("docx",),
+        jobs=1, force=True))
+    assert loads() == 1  # read back: the registry files are as the first run found them
+    # The ambassador's surname changes: the files are loaded again, and the letter says so.
+    states = project / "recipients" / "member_states.yaml"
+    text = states.read_text("utf-8")
+    assert "Oberreiter" in text
+    states.write_text(text.replace("Oberreiter", "Obermayr"), "utf-8")
+    summary = pactdocs.merge(pactdocs.Project(project), options)
+    assert loads() == 2 and summary.counts["written"] == 1
+    body = docx_text(next(out.rglob("*-letter.docx")))
+    assert "Obermayr" in body and "Oberreiter" not in body
+
+
+def test_kept_registry_bytes_that_name_anything_else_are_ignored_not_run(
+        project: Path, tmp_path: Path) -> None:
+    import pickle
+
+    from pactdocs.sources import registry_cache
+
+    root = project / "recipients"
+    key = registry_cache.registry_key(root)
+    assert key is not None
+    loaded, kept = registry_cache.load(root, None)
+    assert kept is not None and kept.startswith(registry_cache.FORMAT + key.encode())
+    restored = registry_cache.restore(kept, key)
+    assert restored is not None and restored.recipients == loaded.recipients
+    assert restored.problems == loaded.problems and restored.groups == loaded.groups
+    for sections in (("agencies", "signatories", "groups"), ("contacts", "people")):
+        assert restored.digest(*sections) == loaded.digest(*sections)
+
+    class Planted:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    planted = registry_cache.FORMAT + key.encode() + pickle.dumps(Planted())
+    assert registry_cache.restore(planted, key) is None
+    assert not (tmp_path / "ran").exists()
+    # Bytes kept under another key, cut short, or not pickled at all are not a registry either.
+    assert registry_cache.restore(kept, "0" * 64) is None
+    assert registry_cache.restore(kept[:len(kept) // 2], key) is None
+    assert registry_cache.restore(registry_cache.FORMAT + key.encode() + b"junk", key) is None
+
+
+def test_a_kept_registry_that_is_a_link_is_not_followed(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    options = pactdocs.Options(letter=LETTER, to="AT", lang="de", out=out, parts=("letter",),
+                               formats=("docx",), jobs=1)
+    pactdocs.merge(pactdocs.Project(project), options)
+    kept = out / ".pactdocs-registry"
+    outside = tmp_path / "elsewhere"
+    kept.rename(outside)
+    kept.symlink_to(outside)
+    assert merge_module._registry(pactdocs.Project(project), out)[1] is not None  # loaded anew
+    # The next run writes its own file in place of the link; the file it pointed to is as it was.
+    before = outside.read_bytes()
+    pactdocs.merge(pactdocs.Project(project), options)
+    assert not kept.is_symlink() and kept.is_file() and outside.read_bytes() == before

@@ -27,6 +27,7 @@ from ..sources.registry import Registry
 from ..writers import WRITERS, get_writer
 from .outdir import (
     MANIFEST_NAME,
+    REGISTRY_NAME,
     STATE_NAME,
     TMP_SUFFIX,
     OutputError,
@@ -125,12 +126,17 @@ class Summary:
 
 
 def _digest(*chunks: bytes | str) -> str:
-    h = hashlib.sha256()
+    return _hashed(hashlib.sha256(), *chunks).hexdigest()
+
+
+def _hashed(h: Any, *chunks: bytes | str) -> Any:
+    """Return the sha256 ``h`` fed ``chunks``, each after its length (so that no two lists of
+    chunks feed the same bytes); a copy of a fed hash goes on where it stopped."""
     for chunk in chunks:
         data = chunk.encode() if isinstance(chunk, str) else chunk
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
-    return h.hexdigest()
+    return h
 
 
 def _tree_digest(folder: Path, pattern: str = "*") -> str:
@@ -188,17 +194,36 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                      _tree_digest(project.templates / STYLE_DIR),
                      "final" if options.final else "draft", pinned_timestamp(letter),
                      _rendering_digest())
-    catalog_digest: dict[str, str] = {}
+    # Each job's inputs hash is _digest(common, catalogs, registry data, part, format), fed
+    # in that order: the hash fed the first three is kept per language and registry data, so
+    # a job adds only its part and format (and a shared annex's jobs, the same for every
+    # recipient, are hashed once).
+    base: dict[str, Any] = {}
+    fed: dict[tuple[str, str], Any] = {}
+    inputs_of: dict[tuple[str, str, str, str], str] = {}
 
     def catalogs_of(language: str) -> str:
-        if language not in catalog_digest:
-            parts = []
-            for owner in (FRAME_DIR, letter.name):
-                path = project.catalog_path(owner, language)
-                parts.append(read_inside(path, path.parent, MAX_CATALOG_BYTES, CatalogError)
-                             if os.path.lexists(path) else b"")
-            catalog_digest[language] = _digest(*parts)
-        return catalog_digest[language]
+        parts = []
+        for owner in (FRAME_DIR, letter.name):
+            path = project.catalog_path(owner, language)
+            parts.append(read_inside(path, path.parent, MAX_CATALOG_BYTES, CatalogError)
+                         if os.path.lexists(path) else b"")
+        return _digest(*parts)
+
+    def inputs(language: str, reg: str, part: str, fmt: str) -> str:
+        key = (language, reg, part, fmt)
+        found = inputs_of.get(key)
+        if found is None:
+            if language not in base:
+                base[language] = _hashed(hashlib.sha256(), common, catalogs_of(language))
+            if (language, reg) not in fed:
+                fed[language, reg] = _hashed(base[language].copy(), reg)
+            found = _hashed(fed[language, reg].copy(), part, fmt).hexdigest()
+            if reg == shared_registry:
+                inputs_of[key] = found
+            elif len(fed) > 4096:  # the per-recipient hashes are each used once
+                fed.clear()
+        return found
 
     letter_registry = registry.digest("agencies", "signatories", "groups")
     shared_registry = _digest(registry.digest("contacts", "signatories", "groups"),
@@ -226,10 +251,9 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                 unit = units.setdefault(key, Unit(part.id, owner, language))
                 reg = _digest(fingerprint, letter_registry) if part.per_recipient else shared_registry
                 for fmt in options.formats:
-                    inputs = _digest(common, catalogs_of(language), reg, part.id, fmt)
                     path = document_path(letter.name, code, language, part.id, fmt)
-                    unit.jobs.append(Job(code, language, part.id, fmt, path, inputs,
-                                         fallback_from))
+                    unit.jobs.append(Job(code, language, part.id, fmt, path,
+                                         inputs(language, reg, part.id, fmt), fallback_from))
     return list(units.values())
 
 
@@ -449,14 +473,14 @@ def merge(project: Project, options: Options,
     """Run a merge; raise PactdocsError only for bad arguments or configuration."""
     started = time.perf_counter()
     letter = project.letter(options.letter)
-    registry = project.registry()
+    out = check_output_folder(options.out or project.root / "output" / letter.name,
+                              [project.templates, project.recipients])
+    registry, keep = _registry(project, out)
     composer = Composer(project, letter, registry)
     syntax = composer.check_templates()
     if syntax:
         raise syntax[0]
     units = plan(project, letter, registry, options)
-    out = check_output_folder(options.out or project.root / "output" / letter.name,
-                              [project.templates, project.recipients])
     jobs = [job for unit in units for job in unit.jobs]
     languages = {u.language for u in units}
     refused = refused_languages(project, letter, languages) if options.final else {}
@@ -472,7 +496,7 @@ def merge(project: Project, options: Options,
     notices: list[str] = []
     try:
         return _locked_run(project, letter, options, out, units, jobs, refused, progress,
-                           notices, started, composer, checked)
+                           notices, started, composer, checked, keep)
     except OSError as exc:
         raise cannot_write(out, exc) from None
     except sqlite3.DatabaseError as exc:
@@ -484,7 +508,8 @@ def merge(project: Project, options: Options,
 def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
                 units: list[Unit], jobs: list[Job], refused: dict[str, str],
                 progress: Callable[[int, int], None] | None, notices: list[str],
-                started: float, composer: Composer, checked: set[str]) -> Summary:
+                started: float, composer: Composer, checked: set[str],
+                keep: bytes | None = None) -> Summary:
     from .pool import run_pool
     from .store import Store
 
@@ -493,11 +518,18 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
         folder.lock(options.wait)
         if not folder.was_tidy:
             folder.sweep()
+        if keep is not None:
+            # Not synced: bytes a crash leaves torn are not a registry, and the next run loads
+            # the files instead.
+            folder.write(REGISTRY_NAME, keep, durable=False)
         # Room for the manifest (about 400 bytes an entry), taken before anything is rendered.
         folder.reserve(600 * (len(jobs) + _owned_estimate(out)) + 65536)
         manifest_path = out / MANIFEST_NAME
-        manifest_ok = is_pactdocs_manifest(manifest_path)
         store = Store(out)
+        # Parsed only when the state DB is to be rebuilt from it; otherwise it is written again
+        # at the end and only its ends are looked at (a torn file is worth a notice).
+        manifest_ok = (is_pactdocs_manifest(manifest_path) if store.created
+                       else _looks_whole(folder))
         if store.notice:
             notices.append(store.notice)
         if store.created and not options.force and (manifest_ok or store.notice):
@@ -514,6 +546,50 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
         folder.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+# A kept registry larger than this is not read (the registry files are 2 MB each at most).
+_MAX_KEPT_REGISTRY = 64 * 1024 * 1024
+
+
+def _registry(project: Project, out: Path) -> tuple[Registry, bytes | None]:
+    """Return the registry, read back from the output folder when its files are as the last
+    run there found them, and the bytes to keep there for the next run (None: already kept)."""
+    from ..sources import registry_cache
+
+    folder = OutputFolder.reader(out) if os.path.lexists(out / STATE_NAME) else None
+    kept = None
+    if folder is not None:
+        try:
+            handle = folder.open(REGISTRY_NAME)
+            if handle is not None:
+                with handle:
+                    kept = handle.read(_MAX_KEPT_REGISTRY + 1)
+        except OSError:
+            kept = None
+        finally:
+            folder.close()
+    if kept is not None and len(kept) > _MAX_KEPT_REGISTRY:
+        kept = None
+    return registry_cache.load(project.recipients, kept)
+
+
+def _looks_whole(folder: OutputFolder) -> bool:
+    """Return whether the manifest in ``folder`` begins and ends as pactdocs writes one (a
+    link is not followed)."""
+    try:
+        handle = folder.open(MANIFEST_NAME)
+        if handle is None:
+            return False
+        with handle:
+            head = handle.read(len(_MANIFEST_HEAD))
+            handle.seek(-2, os.SEEK_END)
+            return head == _MANIFEST_HEAD and handle.read() == b"}\n"
+    except OSError:
+        return False
+
+
+_MANIFEST_HEAD = b'{\n  "letter": '
 
 
 def _owned_estimate(out: Path) -> int:

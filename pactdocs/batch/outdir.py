@@ -28,6 +28,8 @@ TMP_NAME = re.compile(r"^\..+\.\d+" + re.escape(TMP_SUFFIX) + r"$")
 LOCK_NAME = ".pactdocs.lock"
 STATE_NAME = ".pactdocs.sqlite"
 MANIFEST_NAME = "manifest.json"
+# The registry as the last run loaded it (pactdocs.sources.registry_cache).
+REGISTRY_NAME = ".pactdocs-registry"
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
@@ -114,6 +116,7 @@ class OutputFolder:
         self._lock: int | None = None
         self.was_tidy = False
         self._readers: dict[tuple[str, ...], int] = {}
+        self._by_head: dict[str, int] = {}  # the same handles by folder path ("AT/de")
 
     @classmethod
     def reader(cls, root: Path) -> OutputFolder | None:
@@ -288,12 +291,20 @@ class OutputFolder:
 
     def _locate(self, relative: str) -> tuple[int, str] | None:
         """Return (handle of the file's folder, file name) of ``relative``, or None."""
-        try:
-            folders, name = self._split(relative)
-        except OutputError:
+        head, _, name = relative.rpartition("/")
+        directory = self._by_head.get(head)
+        if directory is None:  # a folder not looked up yet: check the whole path once
+            try:
+                folders, name = self._split(relative)
+            except OutputError:
+                return None
+            directory = self._reader(folders, relative)
+            if directory is None:
+                return None
+            self._by_head[head] = directory
+        elif name in ("", ".", ".."):
             return None
-        directory = self._reader(folders, relative)
-        return None if directory is None else (directory, name)
+        return directory, name
 
     def _reader(self, folders: list[str], relative: str) -> int | None:
         key = tuple(folders)
@@ -329,6 +340,7 @@ class OutputFolder:
         for fd in self._readers.values():
             os.close(fd)
         self._readers.clear()
+        self._by_head.clear()
 
     def remove(self, relative: str) -> bool:
         """Remove the regular file ``relative``; never a link, a folder or what a link reaches.

@@ -35,15 +35,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Location, RegistryError, did_you_mean, relpath
-from .schemas import (
+from .vocabulary import (
     ACADEMIC_TITLES,
     CODE,
     GENDERS,
     GROUP_KINDS,
-    GROUP_NAME,
     ID,
     LANGUAGES,
     MAX_FIELD,
@@ -53,20 +52,14 @@ from .schemas import (
     RECIPIENT_ID,
     TITLES,
     YES_NO,
-    AgencyRecord,
-    Checked,
-    ContactRecord,
-    GroupRecord,
-    MemberStateRecord,
-    PersonRecord,
-    SignatoryRecord,
-    check_key,
     kind_of,
     member_state_code_problem,
     shown,
-    validate,
 )
 from .yamlload import Node, Seq, load_yaml
+
+if TYPE_CHECKING:
+    from .schemas import Checked
 
 # The EU Member States in protocol order (Interinstitutional Style Guide 7.1): Greece is EL.
 PROTOCOL_ORDER = MEMBER_STATE_CODES
@@ -231,6 +224,9 @@ class Registry:
     bad_contacts: dict[str, RegistryError] = field(default_factory=dict)
     recipients: dict[str, Recipient] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # A registry read back from its kept bytes (:mod:`.registry_cache`) holds its sections as
+    # their canonical JSON instead.
+    section_json: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def resolve(self, selection: str | None, default_group: str) -> list[str]:
         """Return the recipient ids ``selection`` names: Member States in protocol order, then
@@ -289,19 +285,24 @@ class Registry:
             if part not in SECTIONS:
                 raise ValueError(
                     f"unknown registry section '{part}' (known: {', '.join(SECTIONS)})")
-        return _sha256({part: self.sections.get(part) for part in parts})
+        # The canonical JSON of {part: section}, one section's text at a time.
+        text = ",".join(f'"{part}":' + (self.section_json[part] if part in self.section_json
+                                        else canonical(self.sections.get(part)))
+                        for part in sorted(set(parts)))
+        return hashlib.sha256(("{" + text + "}").encode("utf-8")).hexdigest()
 
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _canonical(data: Any) -> str:
+def canonical(data: Any) -> str:
+    """Return ``data`` as canonical JSON (sorted keys, no spaces, UTF-8 text)."""
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sha256(data: Any) -> str:
-    return hashlib.sha256(_canonical(data).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(data).encode("utf-8")).hexdigest()
 
 
 def _dangling_code_hint(code: str, codes: tuple[str, ...]) -> str | None:
@@ -357,6 +358,10 @@ class _Loader:
         self.data: dict[str, Any] = {}
         self.shown: dict[str, str] = {}
         self.agency_recipients: dict[str, Recipient] = {}
+        # The schemas (pydantic) are loaded only when a registry is validated.
+        from . import schemas
+
+        self.schemas = schemas
 
     def read(self) -> None:
         """Parse every file; raise the first that cannot be parsed."""
@@ -405,7 +410,7 @@ class _Loader:
         first_line: dict[str, int] = {}
         for i, item in enumerate(items or ()):
             where = items.where(i)
-            checked = validate(MemberStateRecord, item, where)
+            checked = self.schemas.validate(self.schemas.MemberStateRecord, item, where)
             code = _valid(checked, item, "code")
             if code is not None and code in first_line:
                 # Neither entry can be trusted to be the right one: the state is broken.
@@ -445,7 +450,7 @@ class _Loader:
         agencies: dict[str, Agency] = {}
         seen: dict[str, int] = {}
         for i, item in enumerate(items or ()):
-            checked = validate(AgencyRecord, item, items.where(i))
+            checked = self.schemas.validate(self.schemas.AgencyRecord, item, items.where(i))
             agency_id = _valid(checked, item, "id")
             if agency_id is not None and agency_id in seen:
                 self.problems.append(RegistryError(
@@ -480,7 +485,7 @@ class _Loader:
         result: dict[str, Recipient] = {}
         seen: dict[str, int] = {}
         for i, item in enumerate(items or ()):
-            checked = validate(PersonRecord, item, items.where(i))
+            checked = self.schemas.validate(self.schemas.PersonRecord, item, items.where(i))
             person_id = _valid(checked, item, "id")
             errors = list(checked.errors)
             if person_id is not None:
@@ -516,7 +521,7 @@ class _Loader:
         result: dict[str, Signatory] = {}
         seen: dict[str, int] = {}
         for i, item in enumerate(items or ()):
-            checked = validate(SignatoryRecord, item, items.where(i))
+            checked = self.schemas.validate(self.schemas.SignatoryRecord, item, items.where(i))
             sid = _valid(checked, item, "id")
             if sid is not None and sid in seen:
                 self.problems.append(RegistryError(
@@ -561,7 +566,8 @@ class _Loader:
                         key_where,
                         _dangling_code_hint(code, codes)
                         or "add the Member State or remove this entry"))
-            checked = validate(ContactRecord, value, key_where, f"contact of '{shown(code)}'")
+            checked = self.schemas.validate(self.schemas.ContactRecord, value, key_where,
+                                            f"contact of '{shown(code)}'")
             errors.extend(checked.errors)
             self.problems.extend(errors)
             record = checked.record
@@ -595,10 +601,11 @@ class _Loader:
         for name, value in (entries or {}).items():
             key_where = entries.where(name)
             errors: list[RegistryError] = []
-            name_error = check_key(GROUP_NAME, name, key_where, "group name")
+            name_error = self.schemas.check_key(self.schemas.GROUP_NAME, name, key_where, "group name")
             if name_error is not None:
                 errors.append(name_error)
-            checked = validate(GroupRecord, value, key_where, f"group '{shown(name)}'")
+            checked = self.schemas.validate(self.schemas.GroupRecord, value, key_where,
+                                            f"group '{shown(name)}'")
             errors.extend(checked.errors)
             kind = _valid(checked, value, "kind")
             if "members" not in checked.failed:
