@@ -8,6 +8,7 @@ from a catalog record their translation status so review outputs can show it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -183,6 +184,22 @@ def block_text(block: Block) -> list[str]:
     return []
 
 
+def _line_encoder() -> Callable[[Any], str]:
+    """Return what ``json.dumps(value, ensure_ascii=False)`` does, with the C encoder made once
+    (``dumps`` makes one a call: a third of the time of a manifest's 16,000 lines)."""
+    from json import encoder
+
+    make = encoder.c_make_encoder
+    if make is None:
+        return json.JSONEncoder(ensure_ascii=False).encode
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    one = make({}, refuse, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(one(value, 0))
+
+
 def manifest_json(manifest: dict[str, Any]) -> bytes:
     """Return ``manifest.json``'s bytes: the run's fields one a line, then one line a document.
 
@@ -197,7 +214,8 @@ def manifest_json(manifest: dict[str, Any]) -> bytes:
     documents = manifest.get("documents", [])
     lines.append('  "documents": [' if documents else '  "documents": []')
     if documents:
-        lines.append(",\n".join("    " + json.dumps(d, ensure_ascii=False) for d in documents))
+        encode = _line_encoder()
+        lines.append(",\n".join("    " + encode(d) for d in documents))
         lines.append("  ]")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -15,6 +15,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -61,6 +62,7 @@ class Store:
             existed = False
         self.created = not existed
         self._pending = 0
+        self._rows: dict[str, list[Any]] | None = None
 
     def _open(self) -> sqlite3.Connection:
         if self.path.is_symlink():
@@ -122,21 +124,26 @@ class Store:
         self.flush()
         return taken
 
+    def _all(self) -> dict[str, list[Any]]:
+        # One read of the table serves known(), signatures() and owned(); the changes this
+        # Store makes are applied to it as they are made.
+        if self._rows is None:
+            self._rows = {row[0]: list(row[1:]) for row in self.db.execute(
+                "SELECT path, inputs, sha256, size, signature, draft, run FROM documents")}
+        return self._rows
+
     def known(self) -> dict[str, tuple[str, str, int]]:
         """Return path → (inputs, sha256, size) for every recorded document."""
-        rows = self.db.execute("SELECT path, inputs, sha256, size FROM documents")
-        return {path: (inputs, sha, size) for path, inputs, sha, size in rows}
+        return {path: (row[0], row[1], row[2]) for path, row in self._all().items()}
 
     def signatures(self) -> dict[str, str]:
         """Return path → the file's stat signature when it was last written or verified."""
-        rows = self.db.execute("SELECT path, signature FROM documents WHERE signature IS NOT NULL")
-        return dict(rows)
+        return {path: row[3] for path, row in self._all().items() if row[3] is not None}
 
     def owned(self) -> dict[str, tuple[str, int, bool | None, int | None]]:
         """Return path → (sha256, size, draft, run) for every file pactdocs wrote here."""
-        rows = self.db.execute("SELECT path, sha256, size, draft, run FROM documents")
-        return {path: (sha, size, None if draft is None else bool(draft), run)
-                for path, sha, size, draft, run in rows}
+        return {path: (row[1], row[2], None if row[4] is None else bool(row[4]), row[5])
+                for path, row in self._all().items()}
 
     def runs(self) -> dict[int, dict[str, object]]:
         """Return run id → when it started, whether it was final, and its command."""
@@ -155,6 +162,8 @@ class Store:
         """Remove ``path`` from the record (its file was removed)."""
         self.flush()
         self.db.execute("DELETE FROM documents WHERE path = ?", (path,))
+        if self._rows is not None:
+            self._rows.pop(path, None)
 
     def record(self, path: str, inputs: str, sha256: str, size: int,
                signature: str | None = None, draft: bool | None = None,
@@ -169,6 +178,11 @@ class Store:
             " draft = coalesce(excluded.draft, draft), run = coalesce(excluded.run, run)",
             (path, inputs, sha256, size, signature,
              None if draft is None else int(draft), run))
+        if self._rows is not None:
+            old = self._rows.get(path)
+            self._rows[path] = [inputs, sha256, size, signature,
+                                int(draft) if draft is not None else old[4] if old else None,
+                                run if run is not None else old[5] if old else None]
         self._pending += 1
         if self._pending >= 50:
             self.flush()
@@ -178,6 +192,8 @@ class Store:
         if self._pending == 0:
             self.db.execute("BEGIN")
         self.db.execute("UPDATE documents SET signature = ? WHERE path = ?", (signature, path))
+        if self._rows is not None and path in self._rows:
+            self._rows[path][3] = signature
         self._pending += 1
         if self._pending >= 50:
             self.flush()
