@@ -189,7 +189,7 @@ def _line_encoder() -> Callable[[Any], str]:
     (``dumps`` makes one a call: a third of the time of a manifest's 16,000 lines)."""
     from json import encoder
 
-    make = encoder.c_make_encoder
+    make = getattr(encoder, "c_make_encoder", None)  # the C part of the json module
     if make is None:
         return json.JSONEncoder(ensure_ascii=False).encode
 
