@@ -75,8 +75,11 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
     # Everything else happened here, once: the registry loaded once, one composer, each of the
     # two German catalogs once, the German hyphenation patterns once, no library look-up in a
     # worker.
+    # The registry is the exception: a run in a new folder loads it in a child forked at the
+    # start (while this process sets up the writers), never in a worker.
     elsewhere = [(pid, what) for pid, what in calls if pid != parent and what != "unit"]
-    assert elsewhere == []
+    assert [what for _, what in elsewhere] == ["registry"]
+    assert elsewhere[0][0] not in workers
     assert [what for _, what in calls].count("registry") == 1
     assert [what for _, what in calls].count("composer") == 1
     assert [what for _, what in calls].count("catalog") == 2
@@ -156,8 +159,11 @@ def test_kept_registry_bytes_that_name_anything_else_are_ignored_not_run(
     root = project / "recipients"
     key = registry_cache.registry_key(root)
     assert key is not None
-    loaded, kept = registry_cache.load(root, None)
-    assert kept is not None and kept.startswith(registry_cache.FORMAT + key.encode())
+    from pactdocs.sources.registry import load_registry
+
+    loaded = load_registry(root)
+    kept = registry_cache.dump(loaded, key)
+    assert kept.startswith(registry_cache.FORMAT + key.encode())
     restored = registry_cache.restore(kept, key)
     assert restored is not None and restored.recipients == loaded.recipients
     assert restored.problems == loaded.problems and restored.groups == loaded.groups
@@ -186,8 +192,43 @@ def test_a_kept_registry_that_is_a_link_is_not_followed(project: Path, tmp_path:
     outside = tmp_path / "elsewhere"
     kept.rename(outside)
     kept.symlink_to(outside)
-    assert merge_module._registry(pactdocs.Project(project), out)[1] is not None  # loaded anew
+    assert merge_module._kept_registry(out) is None  # not read through the link
     # The next run writes its own file in place of the link; the file it pointed to is as it was.
     before = outside.read_bytes()
     pactdocs.merge(pactdocs.Project(project), options)
     assert not kept.is_symlink() and kept.is_file() and outside.read_bytes() == before
+
+
+def test_a_registry_the_child_cannot_load_is_loaded_here_and_its_error_reported(
+        project: Path, tmp_path: Path) -> None:
+    from pactdocs.errors import RegistryError
+
+    states = project / "recipients" / "member_states.yaml"
+    states.write_text(states.read_text("utf-8") + "  - [unclosed\n", "utf-8")
+    with pytest.raises(RegistryError) as raised:
+        pactdocs.merge(pactdocs.Project(project), pactdocs.Options(
+            letter=LETTER, to="AT", lang="de", out=tmp_path / "out", jobs=2))
+    assert "member_states.yaml" in str(raised.value.one_line())
+    assert not (tmp_path / "out" / "AT").exists()
+
+
+def test_the_aside_child_hands_back_bytes_or_nothing() -> None:
+    from pactdocs.batch.aside import Aside
+
+    assert Aside(lambda: b"x" * 3_000_000).result() == b"x" * 3_000_000  # past a pipe's buffer
+
+    def fails() -> bytes:
+        raise ValueError("no")
+
+    assert Aside(fails).result() is None
+
+    def hangs() -> bytes:
+        import time
+
+        time.sleep(60)
+        return b""
+
+    slow = Aside(hangs)
+    assert slow.result(timeout=0.5) is None
+    with pytest.raises(ProcessLookupError):  # stopped and reaped
+        os.kill(slow.pid, 0)

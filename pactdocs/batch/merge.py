@@ -281,17 +281,29 @@ def prepare_workers(project: Project, letter: Letter, composer: Composer, out: P
     in parallel with the others, which costs the same CPU and less time.
     """
     chosen = sorted(set(languages))
+    warm = _WORKER.get("warm") == (project.templates, tuple(formats))  # prepare_writers did it
+    writers = _WORKER.get("writers", {}) if warm else {}
     _WORKER.clear()
     _WORKER.update(project=project, letter=letter, composer=composer, out=Path(out), final=final,
-                   writers={}, prepared_by=os.getpid())
+                   writers=writers, prepared_by=os.getpid())
     composer.prepare(chosen)
-    _warm_up(letter, formats)
+    if not warm:
+        _warm_up(letter, formats)
     if len(chosen) <= workers:
         for fmt in formats:
             prepare = getattr(_writer(fmt), "prepare", None)
             if prepare is not None:
                 prepare([composer.languages[code].tag for code in chosen
                          if code in composer.languages])
+
+
+def prepare_writers(project: Project, letter: Letter, formats: tuple[str, ...]) -> None:
+    """Set up the writers of ``formats`` (libraries imported, fonts and styles loaded), ahead
+    of :func:`prepare_workers` in the same run, which then keeps them."""
+    _WORKER.clear()
+    _WORKER.update(project=project, writers={})
+    _warm_up(letter, formats)
+    _WORKER["warm"] = (project.templates, tuple(formats))
 
 
 def worker_start(memory_mb: int) -> None:
@@ -475,7 +487,8 @@ def merge(project: Project, options: Options,
     letter = project.letter(options.letter)
     out = check_output_folder(options.out or project.root / "output" / letter.name,
                               [project.templates, project.recipients])
-    registry, keep = _registry(project, out)
+    _WORKER.clear()  # nothing of an earlier run in this process is used
+    registry, keep = _registry(project, letter, out, options)
     composer = Composer(project, letter, registry)
     syntax = composer.check_templates()
     if syntax:
@@ -552,26 +565,56 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
 _MAX_KEPT_REGISTRY = 64 * 1024 * 1024
 
 
-def _registry(project: Project, out: Path) -> tuple[Registry, bytes | None]:
-    """Return the registry, read back from the output folder when its files are as the last
-    run there found them, and the bytes to keep there for the next run (None: already kept)."""
+def _registry(project: Project, letter: Letter, out: Path,
+              options: Options) -> tuple[Registry, bytes | None]:
+    """Return the registry, and the bytes to keep in the output folder for the next run (None:
+    already kept there).
+
+    Read back from the output folder when the registry files are as the last run there found
+    them. Otherwise loaded from its files: on two cores aside, in a forked child
+    (:class:`~.aside.Aside`), while this process sets up the writers, which a run that must
+    load the registry will almost always need.
+    """
+    from ..sources import registry as registry_module
     from ..sources import registry_cache
 
+    root = project.recipients
+    key = registry_cache.registry_key(root)
+    restored = registry_cache.restore(_kept_registry(out), key)
+    if restored is not None:
+        return restored, None
+    data = None
+    if key is not None and not options.dry_run and options.jobs != 1 \
+            and (os.cpu_count() or 1) > 1:
+        from .aside import Aside
+
+        aside = Aside(lambda: registry_cache.dump(registry_module.load_registry(root), key))
+        prepare_writers(project, letter, options.formats)
+        data = aside.result()
+        restored = registry_cache.restore(data, key)
+        if restored is not None:
+            return restored, data
+    # Here, as the only way or because the child failed: a bad registry raises its own error.
+    loaded = registry_module.load_registry(root)
+    return loaded, (registry_cache.dump(loaded, key) if key is not None else None)
+
+
+def _kept_registry(out: Path) -> bytes | None:
+    """Return the registry bytes the last run kept in ``out``, or None."""
     folder = OutputFolder.reader(out) if os.path.lexists(out / STATE_NAME) else None
+    if folder is None:
+        return None
     kept = None
-    if folder is not None:
-        try:
-            handle = folder.open(REGISTRY_NAME)
-            if handle is not None:
-                with handle:
-                    kept = handle.read(_MAX_KEPT_REGISTRY + 1)
-        except OSError:
-            kept = None
-        finally:
-            folder.close()
-    if kept is not None and len(kept) > _MAX_KEPT_REGISTRY:
+    try:
+        handle = folder.open(REGISTRY_NAME)
+        if handle is not None:
+            with handle:
+                kept = handle.read(_MAX_KEPT_REGISTRY + 1)
+    except OSError:
         kept = None
-    return registry_cache.load(project.recipients, kept)
+    finally:
+        folder.close()
+    return kept if kept is not None and len(kept) <= _MAX_KEPT_REGISTRY else None
 
 
 def _looks_whole(folder: OutputFolder) -> bool:

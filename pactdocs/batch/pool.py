@@ -39,7 +39,7 @@ R = TypeVar("R")
 _PR_SET_PDEATHSIG = 1
 
 
-def _tie_to_parent(parent: int) -> None:
+def tie_to_parent(parent: int) -> None:
     """End this process when the process ``parent`` ends."""
     if sys.platform.startswith("linux"):
         try:
@@ -78,7 +78,7 @@ def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))
-    _tie_to_parent(parent)
+    tie_to_parent(parent)
     _limit_memory(memory_mb)
     start()
     conn.send(("ready", None))
@@ -129,8 +129,10 @@ def _frozen_heap() -> Iterator[None]:
 
     A collection in a worker would walk (and so write to) every object it inherited, copying
     the parent's pages one by one; frozen objects are never walked, so the pages stay shared.
+    No collection first: it would walk the whole heap of a process that has just imported
+    WeasyPrint (50 ms, a tenth of a one-document run), to free the little garbage of the
+    imports, which stays frozen until the pool ends instead.
     """
-    gc.collect()
     gc.freeze()
     try:
         yield

@@ -102,17 +102,6 @@ def restore(data: bytes | None, key: str | None) -> Registry | None:
     return loaded if isinstance(loaded, Registry) else None
 
 
-def load(root: Path, kept: bytes | None) -> tuple[Registry, bytes | None]:
-    """Return the registry in ``root``, from ``kept`` when those bytes still hold it, and the
-    bytes to keep for the next run (None when ``kept`` already holds them)."""
-    key = registry_key(root)
-    restored = restore(kept, key)
-    if restored is not None:
-        return restored, None
-    loaded = registry.load_registry(root)
-    return loaded, (dump(loaded, key) if key is not None else None)
-
-
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED:
