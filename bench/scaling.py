@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -222,6 +223,9 @@ def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> 
         reruns = [shell_merge(args, work / "recipients-out", project, fresh=False)
                   for _ in range(repeat)]
         result[str(count)] = {"cold": _medians(cold), "rerun": _medians(reruns)}
+        if count == large:
+            result[str(count)]["rerun_instructions"] = rerun_instructions(
+                project, work / "recipients-out", args)
         c, r = result[str(count)]["cold"], result[str(count)]["rerun"]
         print(f"  {count} recipients ({c['documents']} documents): cold {c['wall_s']:.1f} s "
               f"({c['cpu_s']:.1f} CPU-s, {c['cpu_s'] / c['documents'] * 1000:.1f} ms a document), "
@@ -272,6 +276,46 @@ def rerun(repeat: int, work: Path) -> dict[str, float]:
     return {"documents": first["documents"],
             "wall_s": statistics.median(r["wall_s"] for r in runs),
             "cpu_s": statistics.median(r["cpu_s"] for r in runs)}
+
+
+def shell(repeat: int, work: Path) -> dict[str, Any]:
+    """One Member State in one language (3 parts, PDF + DOCX) from the shell: into a new
+    folder (the registry loaded from its files), and into the folder of an earlier run with
+    --force (the registry read back, every document rendered again: a letter edited on a
+    deadline); and the floor, Python starting and importing pactdocs' command line."""
+    args = ["--to", "AT", "--lang", "de"]
+    out = work / "shell"
+    fresh, again, floor = [], [], []
+    for _ in range(repeat):  # interleaved, so that the machine's moods fall on all three
+        fresh.append(shell_merge(args, out))
+        again.append(shell_merge([*args, "--force"], out, fresh=False))
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import pactdocs.cli"], check=True)
+        floor.append(time.perf_counter() - started)
+    result = {"new_folder": _medians(fresh), "earlier_folder_force": _medians(again),
+              "python_and_cli_import_s": statistics.median(floor)}
+    print(f"  new folder {result['new_folder']['wall_s']:.2f} s "
+          f"({result['new_folder']['cpu_s']:.2f} CPU-s); earlier run's folder, --force "
+          f"{result['earlier_folder_force']['wall_s']:.2f} s "
+          f"({result['earlier_folder_force']['cpu_s']:.2f} CPU-s); Python + import of the "
+          f"command line {result['python_and_cli_import_s']:.2f} s", flush=True)
+    return result
+
+
+def rerun_instructions(project: Path, out: Path, args: list[str]) -> int | None:
+    """Return the instructions a no-op rerun executes, counted by valgrind (callgrind): the
+    same count whatever else the machine is doing. None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
+             sys.executable, "-m", "pactdocs.cli", "--project", str(project), "merge", LETTER,
+             *args, "--out", str(out), "--quiet"], capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None or "0 written" not in proc.stdout:
+        return None
+    return int(found.group(1))
 
 
 def tmp_work() -> Path:
