@@ -23,6 +23,8 @@ Measures:
   recipients 27, 270, 2,700 real recipients (generated people.yaml), every part in PDF and
             DOCX, from the shell: cold run and no-op rerun, wall and CPU-seconds
   rerun_cpu the no-op rerun of the full matrix, wall and CPU-seconds
+  instructions  callgrind's instruction counts (the same on a busy machine): one letter at 27,
+            270 and 2,700 recipients, and the dry run's cost of one more recipient
 
 `--only review`, `--only send`, `--only workers`, `--only scaling`, `--only engines`,
 `--only recipients`, `--only rerun` or `--only peers` runs that group alone and merges it into
@@ -236,6 +238,12 @@ def extra_group(name: str, repeat: int, work: Path, results: dict) -> dict:
         print("scaling: 27, 270, 2,700 recipients (people.yaml), cold and no-op rerun ...",
               flush=True)
         return scaling.recipients(repeat, work)
+    if name == "instructions":
+        import instructions
+
+        print("instructions (callgrind): one letter and the run's bookkeeping at 27, 270, 2,700 "
+              "recipients ...", flush=True)
+        return instructions.measure(work)
     if name == "shell":
         print("one Member State, one language, from the shell (new folder; earlier run's "
               "folder with --force) ...", flush=True)
@@ -284,7 +292,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")))
     parser.add_argument("--skip-jobs1", action="store_true", help="skip the --jobs 1 run")
     parser.add_argument("--only", choices=["review", "peers", "send", "workers", "scaling",
-                                           "engines", "rerun", "recipients", "shell"],
+                                           "engines", "rerun", "recipients", "shell",
+                                           "instructions"],
                         help="run one group and merge it into the results")
     parser.add_argument("--peer-languages", default="de,fr",
                         help="languages of the side-by-side run with docxtpl + LibreOffice ('all': 24)")
@@ -297,13 +306,15 @@ def main() -> None:
         results.setdefault("machine", {})["python_loop_s_" + args.only] = machine_speed()
         key = {"review": "translator_tools", "peers": "peers", "send": "send", "workers": "workers",
                "scaling": "scaling", "engines": "engines", "rerun": "rerun_cpu",
-               "recipients": "recipients", "shell": "shell"}[args.only]
+               "recipients": "recipients", "shell": "shell",
+               "instructions": "instructions"}[args.only]
         if args.only == "peers" and args.peer_languages == "all":
             key = "peers_full_matrix"  # kept by the full run, which measures de,fr
         try:
             if args.only == "peers":
                 results[key] = peers(args.peer_languages, args.repeat)
-            elif args.only in ("workers", "scaling", "engines", "rerun", "recipients", "shell"):
+            elif args.only in ("workers", "scaling", "engines", "rerun", "recipients", "shell",
+                               "instructions"):
                 results[key] = extra_group(args.only, args.repeat, work, results)
             else:
                 results[key] = (translator_tools if args.only == "review" else sending)(args.repeat, work)
@@ -361,7 +372,7 @@ def main() -> None:
         results["single_s"] = results["shell"]["new_folder"]["wall_s"]
         save()
         results["engines"] = extra_group("engines", args.repeat, work, results)
-        for group in ("workers", "scaling", "recipients", "rerun"):
+        for group in ("workers", "scaling", "recipients", "rerun", "instructions"):
             save()
             results["rerun_cpu" if group == "rerun" else group] = extra_group(
                 group, args.repeat, work, results)

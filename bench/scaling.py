@@ -223,9 +223,8 @@ def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> 
         reruns = [shell_merge(args, work / "recipients-out", project, fresh=False)
                   for _ in range(repeat)]
         result[str(count)] = {"cold": _medians(cold), "rerun": _medians(reruns)}
-        if count == large:
-            result[str(count)]["rerun_instructions"] = rerun_instructions(
-                project, work / "recipients-out", args)
+        result[str(count)]["rerun_instructions"] = rerun_instructions(
+            project, work / "recipients-out", args)
         c, r = result[str(count)]["cold"], result[str(count)]["rerun"]
         print(f"  {count} recipients ({c['documents']} documents): cold {c['wall_s']:.1f} s "
               f"({c['cpu_s']:.1f} CPU-s, {c['cpu_s'] / c['documents'] * 1000:.1f} ms a document), "
@@ -251,6 +250,16 @@ def recipients(repeat: int, work: Path, sizes: tuple[int, int, int] = SIZES) -> 
     result["cpu_s_per_recipient_middle_to_large"] = (cpu[large] - cpu[middle]) / (large - middle)
     result["marginal_ratio"] = (result["cpu_s_per_recipient_middle_to_large"]
                                 / result["cpu_s_per_recipient_small_to_middle"])
+    counts = {n: result[str(n)]["rerun_instructions"] for n in sizes}
+    if all(counts.values()):
+        # The no-op rerun's cost of one more recipient, in instructions (machine-independent).
+        result["rerun_instructions_marginal_ratio"] = (
+            ((counts[large] - counts[middle]) / (large - middle))
+            / ((counts[middle] - counts[small]) / (middle - small)))
+        print(f"  no-op rerun, instructions: {counts[small] / 1e9:.2f} / "
+              f"{counts[middle] / 1e9:.2f} / {counts[large] / 1e9:.2f} G; one more recipient "
+              f"costs {result['rerun_instructions_marginal_ratio']:.3f}x as much between "
+              f"{middle:,} and {large:,} as between {small} and {middle:,}", flush=True)
     print(f"  {large:,} recipients cost {result['cpu_large_vs_middle']:.2f}x the CPU of "
           f"{middle:,} ({result['wall_large_vs_middle']:.2f}x the time; "
           f"{large // middle}x is linear, less is fixed work spread); {middle:,} cost "
@@ -311,7 +320,8 @@ def rerun_instructions(project: Path, out: Path, args: list[str]) -> int | None:
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
              sys.executable, "-m", "pactdocs.cli", "--project", str(project), "merge", LETTER,
-             *args, "--out", str(out), "--quiet"], capture_output=True, text=True)
+             *args, "--out", str(out), "--quiet"], capture_output=True, text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"})
     found = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or found is None or "0 written" not in proc.stdout:
         return None

@@ -53,7 +53,11 @@ def registry_key(root: Path) -> str | None:
     """Return the key of the registry in ``root`` as its files are now, or None when a file
     cannot be read (the loader then says why)."""
     digest = hashlib.sha256(FORMAT)
-    digest.update(os.getcwd().encode("utf-8", "surrogateescape") + b"\0")
+    try:
+        here = os.getcwd()
+    except OSError:  # the working folder was removed: messages show absolute paths
+        here = ""
+    digest.update(here.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(str(root).encode("utf-8", "surrogateescape") + b"\0")
     for code in _CODE:
         try:
