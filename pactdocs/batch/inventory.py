@@ -80,7 +80,7 @@ def inventory(belonging: Belonging, asked: Iterable[dict[str, Any]],
               interrupted: str | None = None) -> dict[str, Any]:
     """Return the manifest: the documents this run was ``asked`` for, then every other
     ``owned`` file, each with its draft flag, the run that made it and ``stale`` when it no
-    longer belongs."""
+    longer belongs. The ``asked`` entries become the manifest's (they are completed in place)."""
     documents = []
     seen = set()
     for entry in asked:
@@ -88,7 +88,6 @@ def inventory(belonging: Belonging, asked: Iterable[dict[str, Any]],
         seen.add(path)
         record = owned.get(path)
         failed = entry["status"] == "failed"
-        entry = dict(entry)
         if failed and record is not None:
             # The job failed, but an earlier run's file is still there: say what it is.
             entry["on_disk"] = {"sha256": record.sha256, "bytes": record.size,

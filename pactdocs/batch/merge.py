@@ -833,13 +833,14 @@ def _manifest(letter: Letter, jobs: list[Job], results: dict[str, Result],
     for job in jobs:
         result = results.get(job.path) or Result(
             job.path, None, 0, "failed", "not rendered: the run was stopped before it")
-        documents.append({
+        entry = {
             "recipient": job.recipient, "language": job.language, "part": job.part,
             "format": job.format, "path": job.path, "sha256": result.sha256,
             "status": result.status, "error": result.error, "bytes": result.size,
-            "inputs": job.inputs, "draft": draft,
-            **({"fallback_from": job.fallback_from} if job.fallback_from else {}),
-        })
+            "inputs": job.inputs, "draft": draft}
+        if job.fallback_from:
+            entry["fallback_from"] = job.fallback_from
+        documents.append(entry)
     return {"letter": letter.name, "pactdocs": __version__, "documents": documents}
 
 
