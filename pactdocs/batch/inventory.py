@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 
 
-@dataclass(frozen=True)
-class Owned:
+class Owned(NamedTuple):
     """A file the state DB records: what pactdocs wrote into the folder."""
 
     path: str

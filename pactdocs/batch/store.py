@@ -125,25 +125,18 @@ class Store:
         return taken
 
     def _all(self) -> dict[str, list[Any]]:
-        # One read of the table serves known(), signatures() and owned(); the changes this
-        # Store makes are applied to it as they are made.
+        # One read of the table serves the whole run; the changes this Store makes are applied
+        # to it as they are made.
         if self._rows is None:
             self._rows = {row[0]: list(row[1:]) for row in self.db.execute(
                 "SELECT path, inputs, sha256, size, signature, draft, run FROM documents")}
         return self._rows
 
-    def known(self) -> dict[str, tuple[str, str, int]]:
-        """Return path → (inputs, sha256, size) for every recorded document."""
-        return {path: (row[0], row[1], row[2]) for path, row in self._all().items()}
-
-    def signatures(self) -> dict[str, str]:
-        """Return path → the file's stat signature when it was last written or verified."""
-        return {path: row[3] for path, row in self._all().items() if row[3] is not None}
-
-    def owned(self) -> dict[str, tuple[str, int, bool | None, int | None]]:
-        """Return path → (sha256, size, draft, run) for every file pactdocs wrote here."""
-        return {path: (row[1], row[2], None if row[4] is None else bool(row[4]), row[5])
-                for path, row in self._all().items()}
+    def rows(self) -> dict[str, list[Any]]:
+        """Return path → [inputs, sha256, size, signature, draft, run] of every recorded
+        document: the store's own record, kept up to date as this Store changes it (read it,
+        do not change it)."""
+        return self._all()
 
     def runs(self) -> dict[int, dict[str, object]]:
         """Return run id → when it started, whether it was final, and its command."""
