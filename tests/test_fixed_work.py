@@ -232,3 +232,24 @@ def test_the_aside_child_hands_back_bytes_or_nothing() -> None:
     assert slow.result(timeout=0.5) is None
     with pytest.raises(ProcessLookupError):  # stopped and reaped
         os.kill(slow.pid, 0)
+
+
+def test_a_registry_with_problems_is_kept_with_them(project: Path, tmp_path: Path) -> None:
+    from conftest import GOOD_PERSON
+
+    from pactdocs.sources import registry_cache
+    from pactdocs.sources.registry import load_registry
+
+    people = project / "recipients" / "people.yaml"
+    people.write_text(people.read_text("utf-8") + GOOD_PERSON.replace(
+        "berg@example.org", "berg(at)example.org"), "utf-8")
+    root = project / "recipients"
+    loaded = load_registry(root)
+    assert loaded.problems
+    key = registry_cache.registry_key(root)
+    assert key is not None
+    restored = registry_cache.restore(registry_cache.dump(loaded, key), key)
+    assert restored is not None
+    # Each problem comes back with its file, line and hint.
+    assert [p.one_line() for p in restored.problems] == [p.one_line() for p in loaded.problems]
+    assert any("people.yaml:" in p.one_line() for p in restored.problems)
