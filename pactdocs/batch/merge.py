@@ -193,13 +193,12 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                      _tree_digest(project.templates / STYLE_DIR),
                      "final" if options.final else "draft", pinned_timestamp(letter),
                      _rendering_digest())
-    # Each job's inputs hash is _digest(common, catalogs, registry data, part, format), fed
-    # in that order: the hash fed the first three is kept per language and registry data, so
-    # a job adds only its part and format (and a shared annex's jobs, the same for every
-    # recipient, are hashed once).
+    # Each job's inputs hash is _digest(common, catalogs, registry data, part, format), fed in
+    # that order: the hash fed the first two is kept per language, a letter's jobs go on from
+    # it fed their recipient's data once, and a shared annex's jobs (the same for every
+    # recipient) are hashed once.
     base: dict[str, Any] = {}
-    fed: dict[tuple[str, str], Any] = {}
-    inputs_of: dict[tuple[str, str, str, str], str] = {}
+    shared: dict[tuple[str, str, str], str] = {}
 
     def catalogs_of(language: str) -> str:
         parts = []
@@ -209,20 +208,10 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                          if os.path.lexists(path) else b"")
         return _digest(*parts)
 
-    def inputs(language: str, reg: str, part: str, fmt: str) -> str:
-        key = (language, reg, part, fmt)
-        found = inputs_of.get(key)
-        if found is None:
-            if language not in base:
-                base[language] = _hashed(hashlib.sha256(), common, catalogs_of(language))
-            if (language, reg) not in fed:
-                fed[language, reg] = _hashed(base[language].copy(), reg)
-            found = _hashed(fed[language, reg].copy(), part, fmt).hexdigest()
-            if reg == shared_registry:
-                inputs_of[key] = found
-            elif len(fed) > 4096:  # the per-recipient hashes are each used once
-                fed.clear()
-        return found
+    def fed(language: str, reg: str) -> Any:
+        if language not in base:
+            base[language] = _hashed(hashlib.sha256(), common, catalogs_of(language))
+        return _hashed(base[language].copy(), reg)
 
     letter_registry = registry.digest("agencies", "signatories", "groups")
     shared_registry = _digest(registry.digest("contacts", "signatories", "groups"),
@@ -248,11 +237,19 @@ def plan(project: Project, letter: Letter, registry: Registry, options: Options)
                 owner = code if part.per_recipient or state is None else None
                 key = (part.id, owner, language)
                 unit = units.setdefault(key, Unit(part.id, owner, language))
-                reg = _digest(fingerprint, letter_registry) if part.per_recipient else shared_registry
+                prefix = (fed(language, _digest(fingerprint, letter_registry))
+                          if part.per_recipient else None)
                 for fmt in options.formats:
+                    if prefix is not None:
+                        inputs = _hashed(prefix.copy(), part.id, fmt).hexdigest()
+                    elif (language, part.id, fmt) in shared:
+                        inputs = shared[language, part.id, fmt]
+                    else:
+                        inputs = _hashed(fed(language, shared_registry), part.id, fmt).hexdigest()
+                        shared[language, part.id, fmt] = inputs
                     path = document_path(letter.name, code, language, part.id, fmt)
-                    unit.jobs.append(Job(code, language, part.id, fmt, path,
-                                         inputs(language, reg, part.id, fmt), fallback_from))
+                    unit.jobs.append(Job(code, language, part.id, fmt, path, inputs,
+                                         fallback_from))
     return list(units.values())
 
 

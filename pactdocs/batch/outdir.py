@@ -115,8 +115,7 @@ class OutputFolder:
             raise cannot_write(root, exc) from None
         self._lock: int | None = None
         self.was_tidy = False
-        self._readers: dict[tuple[str, ...], int] = {}
-        self._by_head: dict[str, int] = {}  # the same handles by folder path ("AT/de")
+        self._readers: dict[str, int] = {}  # folder path ("AT/de") → its handle
 
     @classmethod
     def reader(cls, root: Path) -> OutputFolder | None:
@@ -290,32 +289,20 @@ class OutputFolder:
         return len(data), hashlib.sha256(data).hexdigest()
 
     def _locate(self, relative: str) -> tuple[int, str] | None:
-        """Return (handle of the file's folder, file name) of ``relative``, or None."""
+        """Return (handle of the file's folder, file name) of ``relative``, or None. Each
+        folder is looked up (its whole path checked) once; its handle is kept."""
         head, _, name = relative.rpartition("/")
-        directory = self._by_head.get(head)
-        if directory is None:  # a folder not looked up yet: check the whole path once
-            try:
-                folders, name = self._split(relative)
-            except OutputError:
-                return None
-            directory = self._reader(folders, relative)
-            if directory is None:
-                return None
-            self._by_head[head] = directory
-        elif name in ("", ".", ".."):
-            return None
-        return directory, name
-
-    def _reader(self, folders: list[str], relative: str) -> int | None:
-        key = tuple(folders)
-        directory = self._readers.get(key)
+        directory = self._readers.get(head)
         if directory is None:
             try:
+                folders, name = self._split(relative)
                 directory = self._directory(folders, False, relative)
             except (OSError, OutputError):
                 return None
-            self._readers[key] = directory
-        return directory
+            self._readers[head] = directory
+        elif name in ("", ".", ".."):
+            return None
+        return directory, name
 
     def signature(self, relative: str) -> str | None:
         """Return inode, size, mtime and ctime of the regular file ``relative``, or None.
@@ -340,7 +327,6 @@ class OutputFolder:
         for fd in self._readers.values():
             os.close(fd)
         self._readers.clear()
-        self._by_head.clear()
 
     def remove(self, relative: str) -> bool:
         """Remove the regular file ``relative``; never a link, a folder or what a link reaches.

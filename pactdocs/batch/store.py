@@ -124,19 +124,14 @@ class Store:
         self.flush()
         return taken
 
-    def _all(self) -> dict[str, list[Any]]:
-        # One read of the table serves the whole run; the changes this Store makes are applied
-        # to it as they are made.
+    def rows(self) -> dict[str, list[Any]]:
+        """Return path → [inputs, sha256, size, signature, draft, run] of every recorded
+        document: read from the table once, then kept up to date as this Store changes it
+        (read it, do not change it)."""
         if self._rows is None:
             self._rows = {row[0]: list(row[1:]) for row in self.db.execute(
                 "SELECT path, inputs, sha256, size, signature, draft, run FROM documents")}
         return self._rows
-
-    def rows(self) -> dict[str, list[Any]]:
-        """Return path → [inputs, sha256, size, signature, draft, run] of every recorded
-        document: the store's own record, kept up to date as this Store changes it (read it,
-        do not change it)."""
-        return self._all()
 
     def runs(self) -> dict[int, dict[str, object]]:
         """Return run id → when it started, whether it was final, and its command."""
