@@ -1,11 +1,16 @@
 """Quick start-up parts of the PDF writer give the answers of the parts they stand in for:
 hyphenation patterns parsed on demand hyphenate every word as Pyphen does, in each of the 24
-languages that has a dictionary, and the library look-up names the libraries ldconfig names."""
+languages that has a dictionary, the library look-up names the libraries ldconfig names, glyph
+arrays made without cffi's C parser give the same PDF bytes, and the parts of fontTools imported
+when first used work when they are used."""
 
 from __future__ import annotations
 
 import ctypes.util
 import re
+import subprocess
+import sys
+import textwrap
 
 import pyphen
 import pytest
@@ -66,3 +71,78 @@ def test_nonstandard_hyphenation_is_kept() -> None:
                                   "no-such-library-pactdocs"])
 def test_library_lookup_names_what_ldconfig_names(name: str) -> None:
     assert weasy.find_in_linker_path(name) == ctypes.util.find_library(name)
+
+
+def _documents() -> list[object]:
+    from pactdocs.compose import Composer, Project
+
+    project = Project(ROOT)
+    letter = project.letter("pact-implementation")
+    composer = Composer(project, letter, project.registry())
+    composer.prepare(["de", "el", "bg"])
+    return [composer.compose(letter.part(part), who, language, final=False)
+            for part, who, language in (("letter", "AT", "de"), ("annex-1", "CY", "el"),
+                                        ("annex-2", None, "bg"))]
+
+
+def test_glyph_arrays_give_the_same_pdf_bytes_as_cffi() -> None:
+    from pactdocs.writers import get_writer
+
+    weasy.load()
+    from weasyprint.pdf import fonts
+
+    assert isinstance(fonts.ffi, weasy.GlyphArrays)
+    documents = _documents()
+    quick = [get_writer("pdf", ROOT / "letter_templates" / "_style").write(d) for d in documents]
+    handle = fonts.ffi
+    fonts.ffi = handle._ffi
+    try:
+        plain = [get_writer("pdf", ROOT / "letter_templates" / "_style").write(d) for d in documents]
+    finally:
+        fonts.ffi = handle
+    assert quick == plain
+    array = handle.new("hb_codepoint_t[3]", [7, 5, 9])
+    assert len(array) == 3 and list(array) == [7, 5, 9]
+    # Any other declaration, and a length that does not match its values, go to cffi as asked.
+    assert len(handle.new("hb_codepoint_t[4]", [1])) == 4
+    assert handle.typeof("hb_codepoint_t") is handle._ffi.typeof("hb_codepoint_t")
+
+
+def test_font_tools_parts_are_imported_when_first_used() -> None:
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from pactdocs.writers import get_writer, weasy
+        sys.path.insert(0, "tests")
+        from test_hyphenation import _documents
+        weasy.load()
+        from weasyprint.pdf import fonts
+        assert "fontTools.subset" not in sys.modules, "imported with WeasyPrint"
+        assert "fontTools.varLib.instancer" not in sys.modules, "imported with WeasyPrint"
+        # As on a system without HarfBuzz's subsetter: WeasyPrint subsets with fontTools.
+        fonts.harfbuzz_subset = None
+        document = _documents()[0]
+        data = get_writer("pdf", Path("letter_templates/_style")).write(document)
+        assert "fontTools.subset" in sys.modules
+        import fontTools.subset
+        assert fonts.subset.Subsetter is fontTools.subset.Subsetter
+        from fontTools.ttLib import TTFont
+        from fontTools.varLib.instancer import instantiateVariableFont
+        font = TTFont("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+        for function in (fonts.instantiateVariableFont, instantiateVariableFont):
+            try:
+                function(font, {"wght": 400})
+            except ValueError as error:
+                print("refused:", error)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          check=True)
+    first, second, data = done.stdout.split(b"\n", 2)
+    assert first == second and first.startswith(b"refused:")
+    assert data.startswith(b"%PDF")
+    from readback import pdf_fonts, pdf_text
+
+    assert "GENERALDIREKTION MIGRATION UND INNERES" in pdf_text(data)
+    assert all(font["embedded"] for font in pdf_fonts(data))

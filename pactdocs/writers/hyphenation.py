@@ -16,6 +16,8 @@ Hungarian ``ssz/sz=sz``) are parsed at once by Pyphen's rules.
 from __future__ import annotations
 
 import re
+from itertools import compress
+from operator import ne
 from pathlib import Path
 from typing import Any
 
@@ -57,28 +59,71 @@ class _Patterns(dict[str, Any]):
 
 
 class QuickHyphDict(pyphen.HyphDict):
-    """A :class:`pyphen.HyphDict` that parses each pattern when a word first needs it."""
+    """A :class:`pyphen.HyphDict` that parses each pattern when a word first needs it.
+
+    The file is read with whole-text operations, not line by line: each line's letters are the
+    line without its digits, and a line has a hyphenation point when removing only its zeros
+    leaves something else. The lines Pyphen reads by other rules (comments and keywords, which
+    it skips; ``^^hh`` escapes and nonstandard hyphenation, which are parsed at once) are found
+    by one search and taken in their place in the file, so that a later pattern still replaces
+    an earlier one with the same letters.
+    """
 
     def __init__(self, path: Path) -> None:
         with path.open("rb") as fd:
             encoding = fd.readline().decode()
         if encoding.lower() == "microsoft-cp1251":
             encoding = "cp1251"
-        lines = [line.strip() for line in path.read_text(encoding).split("\n")[1:]]
-        letters = _DIGITS.sub("", "\n".join(lines)).split("\n")
+        lines = list(map(str.strip, path.read_text(encoding).split("\n")[1:]))
+        text = "\n".join(lines)
+        letters = _without_digits(text).split("\n")
+        nonzero = text.replace("0", "").split("\n")  # the letters again, unless a point is left
         patterns = _Patterns()
-        for line, key in zip(lines, letters, strict=True):
-            if not line or line.startswith(pyphen.ignored):
-                continue
-            if "^^" in line or "/" in line:
-                parsed = _parse(line)
+        start = 0
+        for other in [*_other_rules(text), len(lines)]:
+            patterns.update(compress(zip(letters[start:other], lines[start:other], strict=True),
+                                     map(ne, letters[start:other], nonzero[start:other])))
+            if other < len(lines) and not lines[other].startswith(pyphen.ignored):
+                parsed = _parse(lines[other])
                 if parsed is not None:
                     dict.__setitem__(patterns, *parsed)
-            elif key != line.replace("0", ""):  # some digit other than 0: a hyphenation point
-                dict.__setitem__(patterns, key, line)
+            start = other + 1
         self.patterns = patterns
         self.cache: dict[str, list[int]] = {}
-        self.maxlen = max(len(key) for key in patterns)
+        self.maxlen = max(map(len, patterns))
+
+
+_OTHER_DIGITS = re.compile(r"[^\D0-9]")  # a decimal digit other than 0-9 (Pyphen's \d has them)
+_ASCII_DIGITS = b"0123456789"
+
+
+def _without_digits(text: str) -> str:
+    """``text`` without its decimal digits, as ``re.sub(r"\\d", "", text)`` gives it, faster."""
+    try:
+        text.encode("latin-1")  # no decimal digit but 0-9 below U+0100
+    except UnicodeEncodeError:
+        if _OTHER_DIGITS.search(text):
+            return _DIGITS.sub("", text)
+    return text.encode("utf-8").translate(None, _ASCII_DIGITS).decode("utf-8")
+
+
+def _other_rules(text: str) -> list[int]:
+    """The numbers of the lines (0 = the first) Pyphen reads by its other rules: those that
+    start with a comment or keyword, those that have ``^^`` or ``/``."""
+    starts = [0] if text.startswith(pyphen.ignored) else []
+    for needle in ["^^", "/", *("\n" + prefix for prefix in pyphen.ignored)]:
+        at = text.find(needle)
+        while at >= 0:
+            starts.append(at + 1 if needle[0] == "\n" else at)
+            at = text.find(needle, at + 1)
+    found: list[int] = []
+    line, previous = 0, 0
+    for at in sorted(starts):
+        line += text.count("\n", previous, at)
+        previous = at
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
 
 
 def install() -> None:

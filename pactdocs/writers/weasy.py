@@ -7,16 +7,24 @@ cffi ask ``ctypes.util.find_library``, which on Linux runs ``ldconfig -p`` and t
 import :func:`load` answers those questions from the linker's own folders instead (the same
 answer: a library named ``lib<name>.so…`` in a folder the dynamic linker searches, or none), and
 should the import fail that way it is tried again with the standard look-up. It also makes
-Pyphen open hyphenation dictionaries with :class:`~pactdocs.writers.hyphenation.QuickHyphDict`.
+Pyphen open hyphenation dictionaries with :class:`~pactdocs.writers.hyphenation.QuickHyphDict`,
+gives WeasyPrint's font subsetting its glyph arrays without a C parser (:class:`GlyphArrays`),
+and leaves the parts of fontTools WeasyPrint needs only for what pactdocs does not do (subsetting
+without HarfBuzz, variable fonts) to be imported when first used (:func:`_deferred_font_tools`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import os
 import re
 import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 
@@ -74,11 +82,79 @@ def load() -> None:
     standard = ctypes.util.find_library
     ctypes.util.find_library = find_in_linker_path
     try:
-        import weasyprint  # noqa: F401
+        with _deferred_font_tools():
+            import weasyprint  # noqa: F401
     except OSError:
         for module in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
             del sys.modules[module]
         ctypes.util.find_library = standard
-        import weasyprint  # noqa: F401
+        with _deferred_font_tools():
+            import weasyprint  # noqa: F401
     finally:
         ctypes.util.find_library = standard
+    from weasyprint.pdf import fonts
+
+    if not isinstance(fonts.ffi, GlyphArrays):
+        fonts.ffi = GlyphArrays(fonts.ffi)
+
+
+# What WeasyPrint's PDF fonts take from fontTools only to subset fonts without HarfBuzz (pactdocs
+# installs HarfBuzz's subsetter) and to make a variable font static: 110 of the 145 fontTools
+# modules, a quarter of the import.
+_SUBSET = "fontTools.subset"
+_INSTANCER = "fontTools.varLib.instancer"
+
+
+@contextlib.contextmanager
+def _deferred_font_tools() -> Iterator[None]:
+    """While WeasyPrint is imported, let its ``from fontTools import subset`` and ``from
+    fontTools.varLib.instancer import instantiateVariableFont`` bind stand-ins that import the
+    real module when first used; the stand-ins leave ``sys.modules`` before this returns, so that
+    any other import of those modules gets the real ones."""
+    if _SUBSET in sys.modules or _INSTANCER in sys.modules:
+        yield
+        return
+    subset = types.ModuleType(_SUBSET)
+    subset.__getattr__ = lambda name: getattr(importlib.import_module(_SUBSET), name)  # type: ignore[method-assign]
+    instancer = types.ModuleType(_INSTANCER)
+
+    def instantiate_variable_font(*args: Any, **kwargs: Any) -> Any:
+        return importlib.import_module(_INSTANCER).instantiateVariableFont(*args, **kwargs)
+
+    instancer.instantiateVariableFont = instantiate_variable_font  # type: ignore[attr-defined]
+    sys.modules[_SUBSET], sys.modules[_INSTANCER] = subset, instancer
+    try:
+        yield
+    finally:
+        for name, stand_in in ((_SUBSET, subset), (_INSTANCER, instancer)):
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+_FIXED_ARRAY = re.compile(r"hb_codepoint_t\[([0-9]+)\]")
+
+
+class GlyphArrays:
+    """WeasyPrint's cffi handle as its font subsetting sees it, with one change.
+
+    The subsetting asks for arrays of glyph ids by a C declaration that names their length
+    (``hb_codepoint_t[57]``). cffi keeps each declaration it has parsed, but parses every new
+    one with pycparser, preceded by all the type names WeasyPrint declared: about 10 ms for each
+    new length, and the first one also builds the C parser (50 ms), so a worker's first PDF
+    paid some 60 ms. Such an array is the same memory and values when it is made from the one
+    open array type (``hb_codepoint_t[]``) and its values; everything else is cffi's own.
+    """
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+        self._open = ffi.typeof("hb_codepoint_t[]")
+
+    def new(self, cdecl: Any, init: Any = None) -> Any:
+        if isinstance(cdecl, str) and init is not None:
+            fixed = _FIXED_ARRAY.fullmatch(cdecl)
+            if fixed is not None and int(fixed[1]) == len(init):
+                return self._ffi.new(self._open, init)
+        return self._ffi.new(cdecl, init)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ffi, name)
