@@ -1,8 +1,10 @@
-"""The command line: a thin layer over the API. ``main(argv)`` returns the exit code."""
+"""The command line: a thin layer over the API. ``main(argv)`` returns the exit code; ``run()``
+is the ``pactdocs`` command itself."""
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import math
 import os
 import sys
@@ -638,5 +640,38 @@ def main(argv: list[str] | None = None) -> int:
         return int(code)
 
 
+# The exit code of the command, once run() has it.
+_EXITING: list[int] = []
+
+
+def _exit_without_teardown() -> None:
+    """The last exit function of the ``pactdocs`` command: end the process now.
+
+    Registered when this module is imported, before anything the command loads, so every exit
+    function registered later (atexit runs them last first) has already run. What is left is
+    the interpreter freeing every object and module one by one, a fifth of a second once
+    WeasyPrint is loaded, which the operating system does at once. Every file pactdocs writes
+    is closed by then; the standard streams are flushed here.
+    """
+    if not _EXITING:
+        return  # main() called from Python, not the command: leave the interpreter alone
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (pactdocs list | head): nothing more can be said there
+    os._exit(_EXITING[0])
+
+
+atexit.register(_exit_without_teardown)
+
+
+def run() -> None:
+    """The ``pactdocs`` command: :func:`main` with the process's arguments, then exit."""
+    code = main()
+    _EXITING.append(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -474,6 +474,7 @@ class Composer:
                         pass  # the documents of that language report it themselves
             if language in self.languages and language not in self._formatters:
                 self._formatters[language] = Formatter(self.languages[language])
+                self._formatters[language].prepare()
 
     def catalog(self, owner: str, language: str) -> Catalog:
         key = (owner, language)

@@ -57,6 +57,19 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
     monkeypatch.setattr(ctypes.util, "find_library",
                         _logging(log, "find_library", ctypes.util.find_library))
     monkeypatch.setattr(merge_module, "run_unit", _logging(log, "unit", merge_module.run_unit))
+    # Babel's locale data (a language's first date), the C parser behind cffi's type names
+    # (WeasyPrint's font subsetting) and Jinja's compiler: never needed again in a worker.
+    import babel.localedata
+    import jinja2
+    import pycparser
+
+    monkeypatch.setattr(babel.localedata, "load", _logging(log, "locale data", babel.localedata.load))
+    monkeypatch.setattr(pycparser.CParser, "parse", _logging(log, "C parser", pycparser.CParser.parse))
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        _logging(log, "template compiled", jinja2.Environment.compile))
+    # Data another test loaded in this process would hide a load: Babel keeps it twice.
+    babel.localedata._cache.clear()
+    getattr(babel.localedata, "_dict_cache", {}).clear()
     pyphen.hdcache.clear()  # patterns another test loaded in this process would hide a load
 
     out = tmp_path / "out"
@@ -84,6 +97,8 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
     assert [what for _, what in calls].count("composer") == 1
     assert [what for _, what in calls].count("catalog") == 2
     assert [what for _, what in calls].count("hyphenation") == 1
+    assert "locale data" in {what for _, what in calls}
+    assert "template compiled" in {what for _, what in calls}
     # What the workers wrote is the German letter, hyphenated with the inherited patterns.
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     letter = next(d for d in manifest["documents"]

@@ -361,3 +361,24 @@ def test_a_regular_install_renders_the_project(project: Path, tmp_path: Path) ->
                             env=env, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert review.returncode == 0, review.stderr
     assert len(list((tmp_path / "review").glob("*"))) == 2
+
+
+def test_the_command_ends_with_its_code_its_whole_output_and_its_exit_functions(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pactdocs` ends without the interpreter's teardown: what it printed is all there, its
+    exit code is kept, and an exit function registered while it ran still runs."""
+    assert run_cli(project, "list", "recipients") == 0
+    expected = capsys.readouterr().out
+    marker = tmp_path / "exit-function-ran"
+    script = ("import atexit, sys\nfrom pactdocs import cli\n"
+              f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+              "sys.argv[0] = 'pactdocs'\ncli.run()\n")
+    listed = subprocess.run([sys.executable, "-c", script, "--project", str(project), "list",
+                             "recipients"], capture_output=True, text=True)
+    assert listed.returncode == 0 and listed.stdout == expected and len(expected) > 2000
+    assert marker.exists()
+    refused = subprocess.run([sys.executable, "-m", "pactdocs.cli", "--project", str(project),
+                              "merge", "no-such-letter", "--out", str(tmp_path / "out")],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "no-such-letter" in refused.stderr
+    assert not (tmp_path / "out").exists()
