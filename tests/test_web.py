@@ -344,3 +344,18 @@ def test_serve_refuses_another_interface_without_a_token(project: Path,
     assert "--token" in capsys.readouterr().err
     assert run_cli(project, "serve", "--letter", "no-such-letter", "--port", "0") == 2
     assert "no letter 'no-such-letter'" in capsys.readouterr().err
+
+
+def test_a_browser_that_went_away_is_not_reported_a_bug_is(
+        server: ReviewServer, capsys: pytest.CaptureFixture[str]) -> None:
+    for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+        try:
+            raise gone
+        except ConnectionError:
+            server.handle_error(None, ("127.0.0.1", 50000))
+    assert capsys.readouterr().err == ""
+    try:
+        raise ValueError("a bug in a page")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 50000))
+    assert "ValueError: a bug in a page" in capsys.readouterr().err

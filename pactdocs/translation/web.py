@@ -20,6 +20,7 @@ import hmac
 import os
 import secrets
 import subprocess
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
@@ -556,6 +557,13 @@ class ReviewServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = __import__("socket").AF_INET6
         super().__init__((host, port), Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closed the connection before the answer was sent (a reload, a
+        page left) is no error of the page: nothing is printed for it."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
