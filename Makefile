@@ -28,13 +28,15 @@ system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Exactly the lock: every package pinned and hash-checked, then pactdocs itself without resolving.
+# Exactly the lock: every package pinned and hash-checked, then pactdocs itself without resolving;
+# then WeasyPrint's C declarations parsed once and kept (pactdocs.writers.weasyffi).
 $(STAMP): $(LOCK) pyproject.toml
 	rm -rf $(VENV)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
+	$(PY) -m pactdocs.writers.weasyffi
 	touch $(STAMP)
 
 # Re-resolve every dependency to the newest release pyproject.toml allows; run `make test` after.

@@ -146,3 +146,61 @@ def test_font_tools_parts_are_imported_when_first_used() -> None:
 
     assert "GENERALDIREKTION MIGRATION UND INNERES" in pdf_text(data)
     assert all(font["embedded"] for font in pdf_fonts(data))
+
+
+_TABLES_SCRIPT = textwrap.dedent("""
+    import hashlib, sys
+    from pathlib import Path
+    from pactdocs.writers import get_writer, weasy, weasyffi
+    sys.path.insert(0, "tests")
+    from test_hyphenation import _documents
+    if sys.argv[1] != "kept":
+        weasyffi.TABLES = Path(sys.argv[2])
+    weasy.load()
+    from weasyprint.text import ffi
+    print(type(ffi.ffi).__name__, "pycparser" in sys.modules)
+    for document in _documents():
+        data = get_writer("pdf", Path("letter_templates/_style")).write(document)
+        print(hashlib.sha256(data).hexdigest())
+""")
+
+
+def _render_with_tables(mode: str, tables: str = "") -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _TABLES_SCRIPT, mode, tables], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_weasyprint_declarations_kept_at_setup_give_the_same_pdf_bytes(tmp_path) -> None:
+    import marshal
+
+    from pactdocs.writers import weasyffi
+
+    tables = weasyffi.read_tables()
+    assert tables is not None, f"make setup keeps the tables in {weasyffi.TABLES}"
+    kept = _render_with_tables("kept")
+    assert kept[:2] == ["PrebuiltFFI", "False"]  # no C parser imported
+    parsed = _render_with_tables("none", str(tmp_path / "missing.marshal"))
+    assert parsed[:2] == ["FFI", "True"]
+    assert kept[2:] == parsed[2:] and len(kept) == 5
+    # Tables of other declarations (another WeasyPrint) are refused at the first cdef.
+    other = tmp_path / "other.marshal"
+    other.write_bytes(marshal.dumps({**tables, "sha256": "0" * 64}))
+    assert _render_with_tables("other", str(other)) == parsed
+    # A torn or foreign file is no tables at all.
+    for junk in (b"", b"\x00" * 10, marshal.dumps([1, 2]), marshal.dumps({**tables, "format": 0}),
+                 marshal.dumps(tables)[:-9]):
+        other.write_bytes(junk)
+        assert weasyffi.read_tables(other) is None
+    assert weasyffi.read_tables(tmp_path / "absent") is None
+
+
+def test_weasyprint_declarations_are_kept_whole_by_build(tmp_path) -> None:
+    from pactdocs.writers import weasyffi
+
+    target = tmp_path / "share" / "tables.marshal"
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from pactdocs.writers import weasyffi; weasyffi.build(Path(sys.argv[1]))",
+                    str(target)], cwd=ROOT, check=True)
+    assert weasyffi.read_tables(target) == weasyffi.read_tables()
+    assert [p.name for p in target.parent.iterdir()] == ["tables.marshal"]

@@ -26,6 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+
+def _forget_weasyprint() -> None:
+    """Forget a WeasyPrint import that failed half-way, so that it can be tried again."""
+    for module in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+        del sys.modules[module]
+
+
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 
 
@@ -72,7 +79,7 @@ def find_in_linker_path(name: str) -> str | None:
 
 def load() -> None:
     """Import WeasyPrint (once per process) and install the quick hyphenation patterns."""
-    from . import hyphenation
+    from . import hyphenation, weasyffi
 
     hyphenation.install()
     if "weasyprint" in sys.modules:
@@ -80,18 +87,24 @@ def load() -> None:
     import ctypes.util
 
     standard = ctypes.util.find_library
-    ctypes.util.find_library = find_in_linker_path
-    try:
-        with _deferred_font_tools():
-            import weasyprint  # noqa: F401
-    except OSError:
-        for module in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
-            del sys.modules[module]
-        ctypes.util.find_library = standard
-        with _deferred_font_tools():
-            import weasyprint  # noqa: F401
-    finally:
-        ctypes.util.find_library = standard
+    quick, tables = True, True
+    while True:
+        ctypes.util.find_library = find_in_linker_path if quick else standard
+        try:
+            with _deferred_font_tools(), \
+                    (weasyffi.prebuilt() if tables else contextlib.nullcontext()):
+                import weasyprint  # noqa: F401
+            break
+        except weasyffi.Mismatch:  # tables of another WeasyPrint: its declarations are parsed
+            _forget_weasyprint()
+            tables = False
+        except OSError:
+            if not quick:
+                raise
+            _forget_weasyprint()
+            quick = False
+        finally:
+            ctypes.util.find_library = standard
     from weasyprint.pdf import fonts
 
     if not isinstance(fonts.ffi, GlyphArrays):
