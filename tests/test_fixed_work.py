@@ -57,6 +57,9 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
     monkeypatch.setattr(ctypes.util, "find_library",
                         _logging(log, "find_library", ctypes.util.find_library))
     monkeypatch.setattr(merge_module, "run_unit", _logging(log, "unit", merge_module.run_unit))
+    monkeypatch.setattr(merge_module, "plan", _logging(log, "plan", merge_module.plan))
+    monkeypatch.setattr(merge_module, "catalog_errors",
+                        _logging(log, "catalogs checked", merge_module.catalog_errors))
     # Babel's locale data (a language's first date), the C parser behind cffi's type names
     # (WeasyPrint's font subsetting) and Jinja's compiler: never needed again in a worker.
     import babel.localedata
@@ -89,11 +92,14 @@ def test_workers_inherit_registry_templates_catalogs_and_patterns(
     # two German catalogs once, the German hyphenation patterns once, no library look-up in a
     # worker.
     # The registry is the exception: a run in a new folder loads it in a child forked at the
-    # start (while this process sets up the writers), never in a worker.
+    # start (while this process sets up the writers), never in a worker; that child also plans
+    # the run and checks the catalogs, which are then not done again here.
     elsewhere = [(pid, what) for pid, what in calls if pid != parent and what != "unit"]
-    assert [what for _, what in elsewhere] == ["registry"]
-    assert elsewhere[0][0] not in workers
+    assert [what for _, what in elsewhere] == ["registry", "plan", "catalogs checked"]
+    assert len({pid for pid, _ in elsewhere}) == 1 and elsewhere[0][0] not in workers
     assert [what for _, what in calls].count("registry") == 1
+    assert [what for _, what in calls].count("plan") == 1
+    assert [what for _, what in calls].count("catalogs checked") == 1
     assert [what for _, what in calls].count("composer") == 1
     assert [what for _, what in calls].count("catalog") == 2
     assert [what for _, what in calls].count("hyphenation") == 1

@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import pickle
 import sqlite3
 import time
 import traceback
@@ -484,12 +485,12 @@ def merge(project: Project, options: Options,
     out = check_output_folder(options.out or project.root / "output" / letter.name,
                               [project.templates, project.recipients])
     _WORKER.clear()  # nothing of an earlier run in this process is used
-    registry, keep = _registry(project, letter, out, options)
+    registry, keep, ahead = _registry(project, letter, out, options)
     composer = Composer(project, letter, registry)
     syntax = composer.check_templates()
     if syntax:
         raise syntax[0]
-    units = plan(project, letter, registry, options)
+    units = ahead.units if ahead is not None else plan(project, letter, registry, options)
     jobs = [job for unit in units for job in unit.jobs]
     languages = {u.language for u in units}
     refused = refused_languages(project, letter, languages) if options.final else {}
@@ -497,7 +498,8 @@ def merge(project: Project, options: Options,
     checked: set[str] = set()
     if options.dry_run or not os.path.lexists(out / STATE_NAME):
         # Nothing here can vouch for a catalog: check them all before the folder is touched.
-        refuse_bad_catalogs(project, letter, languages)
+        if ahead is None or not ahead.catalogs_clean:
+            refuse_bad_catalogs(project, letter, languages)
         checked = languages
     if options.dry_run:
         return _dry_run(out, units, jobs, refused, options, started)
@@ -561,15 +563,27 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
 _MAX_KEPT_REGISTRY = 64 * 1024 * 1024
 
 
-def _registry(project: Project, letter: Letter, out: Path,
-              options: Options) -> tuple[Registry, bytes | None]:
-    """Return the registry, and the bytes to keep in the output folder for the next run (None:
-    already kept there).
+@dataclass(frozen=True)
+class _Ahead:
+    """What the child that loaded the registry also worked out, from it: the run's plan, and
+    whether the catalogs of its languages are free of errors."""
+
+    units: list[Unit]
+    catalogs_clean: bool
+
+
+def _registry(project: Project, letter: Letter, out: Path, options: Options
+              ) -> tuple[Registry, bytes | None, _Ahead | None]:
+    """Return the registry, the bytes to keep in the output folder for the next run (None:
+    already kept there), and what was worked out from the registry ahead of time (or None).
 
     Read back from the output folder when the registry files are as the last run there found
     them. Otherwise loaded from its files: on two cores aside, in a forked child
     (:class:`~.aside.Aside`), while this process sets up the writers, which a run that must
-    load the registry will almost always need.
+    load the registry will almost always need. The child then plans the run and checks the
+    catalogs of its languages as well, which this process would do next; it hands back the
+    plan and only whether the catalogs are clean (if not, this process checks them again and
+    reports the errors as always), and anything it could not do is done here.
     """
     from ..sources import registry as registry_module
     from ..sources import registry_cache
@@ -578,21 +592,46 @@ def _registry(project: Project, letter: Letter, out: Path,
     key = registry_cache.registry_key(root)
     restored = registry_cache.restore(_kept_registry(out), key)
     if restored is not None:
-        return restored, None
-    data = None
+        return restored, None, None
     if key is not None and not options.dry_run and options.jobs != 1 \
             and (os.cpu_count() or 1) > 1:
         from .aside import Aside
 
-        aside = Aside(lambda: registry_cache.dump(registry_module.load_registry(root), key))
+        def aside_work() -> bytes:
+            registry = registry_module.load_registry(root)
+            data = registry_cache.dump(registry, key)
+            ahead = None
+            try:
+                units = plan(project, letter, registry, options)
+                clean = not catalog_errors(project, letter, {u.language for u in units})
+                ahead = pickle.dumps(_Ahead(units, clean), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - the parent plans and checks, and reports
+                ahead = b""
+            return len(data).to_bytes(8, "big") + data + ahead
+
+        aside = Aside(aside_work)
         prepare_writers(project, letter, options.formats)
-        data = aside.result()
-        restored = registry_cache.restore(data, key)
+        handed = aside.result() or b""
+        size = int.from_bytes(handed[:8], "big")
+        data, ahead_data = handed[8:8 + size], handed[8 + size:]
+        restored = registry_cache.restore(data, key) if len(handed) >= 8 + size else None
         if restored is not None:
-            return restored, data
+            ahead = _handed_ahead(ahead_data)
+            return restored, data, ahead
     # Here, as the only way or because the child failed: a bad registry raises its own error.
     loaded = registry_module.load_registry(root)
-    return loaded, (registry_cache.dump(loaded, key) if key is not None else None)
+    return loaded, (registry_cache.dump(loaded, key) if key is not None else None), None
+
+
+def _handed_ahead(data: bytes) -> _Ahead | None:
+    """The :class:`_Ahead` a child of this process pickled, or None (it could not say)."""
+    if not data:
+        return None
+    try:
+        ahead = pickle.loads(data)  # noqa: S301 - written by this process's own fork
+    except Exception:  # noqa: BLE001 - then this process plans the run itself
+        return None
+    return ahead if isinstance(ahead, _Ahead) else None
 
 
 def _kept_registry(out: Path) -> bytes | None:
@@ -648,7 +687,9 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     # path → [inputs, sha256, size, signature, draft, run], as recorded (kept up to date by the
     # store as this run records and verifies files).
     recorded = store.rows()
-    refuse_bad_catalogs(project, letter, unvouched_languages(jobs, recorded) - checked)
+    unvouched = unvouched_languages(jobs, recorded) - checked
+    if unvouched:
+        refuse_bad_catalogs(project, letter, unvouched)
     known = {} if options.force else recorded
     run_id = store.begin_run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), options.final,
                              options.command)
