@@ -127,6 +127,69 @@ def test_a_rerun_with_nothing_to_do_prepares_nothing(
     assert _calls(log) == []
 
 
+def test_a_rerun_stats_the_files_in_a_child_while_it_plans(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pactdocs.batch.outdir import OutputFolder
+
+    out = tmp_path / "out"
+    options = pactdocs.Options(letter=LETTER, to="AT,BE", lang="de", out=out,
+                               formats=("docx",), jobs=2)
+    pactdocs.merge(pactdocs.Project(project), options)
+    # As a folder of thousands of files would be (the manifest gives their number).
+    monkeypatch.setattr(merge_module, "_WALK_FROM", 2)
+    log = tmp_path / "calls.log"
+    monkeypatch.setattr(OutputFolder, "signature",
+                        _logging(log, "signature", OutputFolder.signature))
+    monkeypatch.setattr(OutputFolder, "signatures",
+                        _logging(log, "signatures", OutputFolder.signatures))
+    summary = pactdocs.merge(pactdocs.Project(project), options)
+    assert summary.counts["unchanged"] == 6
+    calls = _calls(log)
+    assert [what for _, what in calls] == ["signatures"] and calls[0][0] != os.getpid()
+    # A file changed by hand since is found all the same (its signature differs), and made
+    # again; one removed is written again.
+    docx = sorted(out.rglob("*.docx"))
+    data = docx[0].read_bytes()
+    docx[0].write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    docx[1].unlink()
+    summary = pactdocs.merge(pactdocs.Project(project), options)
+    assert summary.counts == {"written": 2, "unchanged": 4, "failed": 0, "kept": 0, "stale": 0}
+    # With one worker (or one core), or a folder of fewer files, each is looked at here.
+    for jobs, walk_from in ((1, 2), (2, 2000)):
+        log.unlink()
+        monkeypatch.setattr(merge_module, "_WALK_FROM", walk_from)
+        pactdocs.merge(pactdocs.Project(project), pactdocs.Options(
+            letter=LETTER, to="AT,BE", lang="de", out=out, formats=("docx",), jobs=jobs))
+        assert {(pid, what) for pid, what in _calls(log)} == {(os.getpid(), "signature")}
+
+
+def test_the_folder_walk_gives_each_document_its_signature_and_enters_no_link(
+        tmp_path: Path) -> None:
+    from pactdocs.batch.outdir import OutputFolder
+
+    out = tmp_path / "out"
+    for relative in ("AT/de/a.pdf", "AT/de/b.docx", "BE/fr/c.pdf", "top.pdf", "AT/x.pdf",
+                     "AT/de/deeper/d.pdf"):
+        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / relative).write_bytes(relative.encode())
+    outside = tmp_path / "outside"
+    (outside / "de").mkdir(parents=True)
+    (outside / "de" / "e.pdf").write_bytes(b"elsewhere")
+    (out / "LINKED").symlink_to(outside)  # a linked folder
+    (out / "BE" / "nl").symlink_to(outside / "de")  # a linked language folder
+    (out / "BE" / "fr" / "f.pdf").symlink_to(outside / "de" / "e.pdf")  # a linked file
+    os.mkfifo(out / "BE" / "fr" / "g.pdf")  # not a regular file
+    folder = OutputFolder(out)
+    try:
+        found = folder.signatures()
+        assert sorted(found) == ["AT/de/a.pdf", "AT/de/b.docx", "BE/fr/c.pdf"]
+        assert found == {path: folder.signature(path) for path in found}
+        for path in ("LINKED/de/e.pdf", "BE/nl/e.pdf", "BE/fr/f.pdf", "BE/fr/g.pdf"):
+            assert folder.signature(path) is None
+    finally:
+        folder.close()
+
+
 def test_a_worker_keeps_to_one_key_while_it_has_units() -> None:
     units = [("de", 1), ("de", 2), ("fr", 1), ("fr", 2), ("hu", 1)]
     queue = _Queue(units, affinity=lambda unit: unit[0])

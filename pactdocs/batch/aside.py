@@ -60,7 +60,7 @@ class Aside:
     def result(self, timeout: float = 120.0) -> bytes | None:
         """Return what the child returned, or None when it failed or took longer than
         ``timeout`` seconds (it is then stopped)."""
-        if self.pid < 0:
+        if self.pid < 0 or self._read < 0:
             return None
         deadline = time.monotonic() + timeout
         chunks = []
@@ -77,12 +77,18 @@ class Aside:
                 chunks.append(chunk)
         finally:
             os.close(self._read)
+            self._read = -1
             if not finished:  # too slow, or this process is stopping: the child goes too
                 os.kill(self.pid, signal.SIGKILL)
             _reap(self.pid)
         data = b"".join(chunks)
         size = int.from_bytes(data[:8], "big")
         return data[8:] if len(data) >= 8 and len(data) - 8 == size else None
+
+
+    def discard(self) -> None:
+        """Stop the child if its result was not taken (this process went another way)."""
+        self.result(timeout=0)
 
 
 def _reap(pid: int) -> None:

@@ -320,7 +320,31 @@ class OutputFolder:
             return None
         if not _is_regular(info.st_mode):
             return None
-        return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+        return _signature(info)
+
+    def signatures(self) -> dict[str, str]:
+        """Return the :meth:`signature` of every regular file two folders down, where every
+        document is (``AT/de/x.pdf`` → signature), by one walk of folder handles that never
+        enters a link: a path missing from it has no signature."""
+        found: dict[str, str] = {}
+        for first, first_fd in _subfolders(self.fd):
+            try:
+                for second, second_fd in _subfolders(first_fd):
+                    try:
+                        with os.scandir(second_fd) as entries:
+                            for entry in entries:
+                                if entry.is_file(follow_symlinks=False):
+                                    try:
+                                        info = entry.stat(follow_symlinks=False)
+                                    except OSError:
+                                        continue
+                                    if _is_regular(info.st_mode):
+                                        found[f"{first}/{second}/{entry.name}"] = _signature(info)
+                    finally:
+                        os.close(second_fd)
+            finally:
+                os.close(first_fd)
+        return found
 
     def forget_readers(self) -> None:
         """Close the directory handles :meth:`digest` keeps (after writes may have moved things)."""
@@ -398,6 +422,22 @@ class OutputFolder:
                 except OSError:
                     pass
         return removed
+
+
+def _signature(info: os.stat_result) -> str:
+    return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+
+def _subfolders(fd: int) -> Iterator[tuple[str, int]]:
+    """(name, handle) of each folder in the folder ``fd``, links left out; the caller closes
+    each handle."""
+    with os.scandir(fd) as entries:
+        names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+    for name in names:
+        try:
+            yield name, os.open(name, _DIR_FLAGS, dir_fd=fd)
+        except OSError:
+            continue  # gone, or replaced by a link since: not walked
 
 
 def _is_regular(mode: int) -> bool:
