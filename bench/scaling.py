@@ -313,15 +313,17 @@ def shell(repeat: int, work: Path) -> dict[str, Any]:
 
 def rerun_instructions(project: Path, out: Path, args: list[str]) -> int | None:
     """Return the instructions a no-op rerun executes, counted by valgrind (callgrind): the
-    same count whatever else the machine is doing. None without valgrind."""
+    same count whatever else the machine is doing. None without valgrind. With ``--jobs 1``:
+    all the work in the one process counted (on two cores a rerun stats the files in a forked
+    child, which callgrind would count apart, from the fork on)."""
     if shutil.which("valgrind") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
              sys.executable, "-m", "pactdocs.cli", "--project", str(project), "merge", LETTER,
-             *args, "--out", str(out), "--quiet"], capture_output=True, text=True,
-            env={**os.environ, "PYTHONHASHSEED": "0"})
+             *args, "--jobs", "1", "--out", str(out), "--quiet"], capture_output=True,
+            text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     found = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or found is None or "0 written" not in proc.stdout:
         return None
