@@ -85,7 +85,6 @@ class Aside:
         size = int.from_bytes(data[:8], "big")
         return data[8:] if len(data) >= 8 and len(data) - 8 == size else None
 
-
     def discard(self) -> None:
         """Stop the child if its result was not taken (this process went another way)."""
         self.result(timeout=0)

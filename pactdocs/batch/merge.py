@@ -501,9 +501,8 @@ _WALK_FROM = 2000
 def _signatures_aside(out: Path, options: Options) -> Any:
     """On two cores, a rerun's stat of every file in the folder (a no-op rerun's largest part
     at 16,000 documents) in a forked child, while this process plans; or None."""
-    if options.dry_run or options.force or options.verify or options.jobs == 1 \
-            or (os.cpu_count() or 1) < 2 or not os.path.lexists(out / STATE_NAME) \
-            or _owned_estimate(out) < _WALK_FROM:
+    if options.dry_run or options.force or options.verify or not _second_core(options) \
+            or not os.path.lexists(out / STATE_NAME) or _owned_estimate(out) < _WALK_FROM:
         return None
     from .aside import Aside
 
@@ -517,6 +516,11 @@ def _signatures_aside(out: Path, options: Options) -> Any:
             folder.close()
 
     return Aside(walk)
+
+
+def _second_core(options: Options) -> bool:
+    """Whether this run may do work aside, in a forked child, on another core."""
+    return options.jobs != 1 and (os.cpu_count() or 1) > 1
 
 
 def _from_child(data: bytes | None, kind: type) -> Any:
@@ -643,8 +647,7 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
     restored = registry_cache.restore(_kept_registry(out), key)
     if restored is not None:
         return restored, None, None
-    if key is not None and not options.dry_run and options.jobs != 1 \
-            and (os.cpu_count() or 1) > 1:
+    if key is not None and not options.dry_run and _second_core(options):
         from .aside import Aside
 
         def aside_work() -> bytes:
@@ -742,8 +745,11 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     # run took the lock: a file another run or a hand changed since differs from its record
     # all the same and is hashed, one it removed has no record left. Else each is looked at
     # here.
-    found = (_from_child(signatures.result(), dict)
-             if known and signatures is not None and 2 * len(jobs) >= _WALK_FROM else None)
+    found = None
+    if signatures is not None:
+        if known and 2 * len(jobs) >= _WALK_FROM:
+            found = _from_child(signatures.result(), dict)
+        signatures.discard()  # not left running (nor handed to the workers) when not taken
     signature_of = found.get if found is not None else folder.signature
 
     def fresh(job: Job) -> bool:

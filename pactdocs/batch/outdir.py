@@ -328,22 +328,9 @@ class OutputFolder:
         enters a link: a path missing from it has no signature."""
         found: dict[str, str] = {}
         for first, first_fd in _subfolders(self.fd):
-            try:
-                for second, second_fd in _subfolders(first_fd):
-                    try:
-                        with os.scandir(second_fd) as entries:
-                            for entry in entries:
-                                if entry.is_file(follow_symlinks=False):
-                                    try:
-                                        info = entry.stat(follow_symlinks=False)
-                                    except OSError:
-                                        continue
-                                    if _is_regular(info.st_mode):
-                                        found[f"{first}/{second}/{entry.name}"] = _signature(info)
-                    finally:
-                        os.close(second_fd)
-            finally:
-                os.close(first_fd)
+            for second, second_fd in _subfolders(first_fd):
+                for name, info in _regular_files(second_fd):
+                    found[f"{first}/{second}/{name}"] = _signature(info)
         return found
 
     def forget_readers(self) -> None:
@@ -429,15 +416,32 @@ def _signature(info: os.stat_result) -> str:
 
 
 def _subfolders(fd: int) -> Iterator[tuple[str, int]]:
-    """(name, handle) of each folder in the folder ``fd``, links left out; the caller closes
-    each handle."""
+    """(name, handle) of each folder in the folder ``fd``, links left out; each handle is
+    closed when the next one is asked for."""
     with os.scandir(fd) as entries:
         names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
     for name in names:
         try:
-            yield name, os.open(name, _DIR_FLAGS, dir_fd=fd)
+            handle = os.open(name, _DIR_FLAGS, dir_fd=fd)
         except OSError:
             continue  # gone, or replaced by a link since: not walked
+        try:
+            yield name, handle
+        finally:
+            os.close(handle)
+
+
+def _regular_files(fd: int) -> Iterator[tuple[str, os.stat_result]]:
+    """(name, stat) of each regular file in the folder ``fd``, links left out."""
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if _is_regular(info.st_mode):
+                    yield entry.name, info
 
 
 def _is_regular(mode: int) -> bool:

@@ -137,7 +137,7 @@ def build(path: Path | None = None) -> Path:
         sources.append(source)
         return standard_cdef(self, source, *args, **kwargs)
 
-    if any(m == "weasyprint" or m.startswith("weasyprint.") for m in sys.modules):
+    if "weasyprint" in sys.modules:
         raise RuntimeError("build() needs a process that has not imported WeasyPrint yet")
     cffi.FFI.cdef = recording
     try:
