@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import math
 import os
 import sys
@@ -17,7 +18,7 @@ from .errors import Interrupted, PactdocsError, UsageError
 
 if TYPE_CHECKING:
     from .batch.merge import Summary
-    from .compose import Project
+    from .sources.project import Project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Kept here so that building the parser imports nothing heavy (merge.DEFAULT_MEMORY_MB is the same).
@@ -96,7 +97,7 @@ def _folder(text: str) -> str:
 
 
 def _project(args: argparse.Namespace) -> Project:
-    from .compose import Project
+    from .sources.project import Project
 
     return Project(Path(args.project).resolve())
 
@@ -623,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(raw)
     args.argv = raw[raw.index(args.command) + 1:] if args.command in raw else []
+    if args.func is not cmd_merge:
+        gc.enable()  # see run(): a merge turns the collector back on when its workers start
     try:
         return int(args.func(args))
     except Interrupted as exc:
@@ -667,7 +670,17 @@ atexit.register(_exit_without_teardown)
 
 
 def run() -> None:
-    """The ``pactdocs`` command: :func:`main` with the process's arguments, then exit."""
+    """The ``pactdocs`` command: :func:`main` with the process's arguments, then exit.
+
+    The cyclic garbage collector is off while the command starts: importing the libraries and
+    the fixed work of a merge make hundreds of thousands of objects that live as long as the
+    process, and almost no garbage, and each collection would walk them all again (a tenth of
+    a one-recipient run, and a full collection costs more once WeasyPrint is loaded). Every
+    command but merge turns it back on before its work begins; a merge does when it forks its
+    workers (:func:`pactdocs.batch.pool.run_pool`), so the workers and the rest of the run
+    collect as usual. Reference counting frees everything else meanwhile.
+    """
+    gc.disable()
     code = main()
     _EXITING.append(code)
     sys.exit(code)

@@ -8,13 +8,11 @@ block the status of the messages it holds.
 
 from __future__ import annotations
 
-import datetime as dt
 import operator
 import os
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -52,10 +50,10 @@ from .model import (
     worst,
 )
 from .sources.files import MAX_TEMPLATE_BYTES, read_inside
-from .sources.languages import DATE_ROLES, EU_TO_ISO, Language, load_languages
-from .sources.letters import FRAME_DIR, Letter, Part, load_letter
+from .sources.languages import DATE_ROLES, EU_TO_ISO
+from .sources.letters import FRAME_DIR, Letter, Part, pinned_timestamp
 from .sources.markdown import MdBlock, MdCell, MdMessage, parse_markdown, render_inline
-from .sources.yamlload import load_yaml
+from .sources.project import Project
 
 if TYPE_CHECKING:
     from .sources.registry import Person, Recipient, Registry
@@ -217,54 +215,6 @@ class _States:
     def __len__(self) -> int:
         self._check()
         return len(self._rows)
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where a pactdocs project's inputs live."""
-
-    root: Path
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "letter_templates"
-
-    @property
-    def recipients(self) -> Path:
-        return self.root / "recipients"
-
-    @property
-    def frame_dir(self) -> Path:
-        return self.templates / FRAME_DIR
-
-    def catalog_path(self, owner: str, language: str) -> Path:
-        """Return the .po file of ``owner`` (a letter name or ``_frame``) for ``language``."""
-        return self.templates / owner / "locale" / f"{language}.po"
-
-    def template_path(self, owner: str) -> Path:
-        return self.templates / owner / "locale" / "messages.pot"
-
-    def languages(self) -> dict[str, Language]:
-        return load_languages(self.frame_dir / "languages.yaml")
-
-    def registry(self) -> Registry:
-        from .sources.registry import load_registry
-
-        return load_registry(self.recipients)
-
-    def letter(self, name: str) -> Letter:
-        return load_letter(self.templates, name)
-
-    def frame(self) -> Any:
-        return load_yaml(self.frame_dir / "frame.yaml", TemplateError)
-
-
-def pinned_timestamp(letter: Letter) -> str:
-    """Return the timestamp written into files: SOURCE_DATE_EPOCH, else the letter's date."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat()
-    return dt.datetime.fromisoformat(letter.date).replace(tzinfo=dt.UTC).isoformat()
 
 
 class Composer:

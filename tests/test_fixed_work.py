@@ -127,6 +127,29 @@ def test_a_rerun_with_nothing_to_do_prepares_nothing(
     assert _calls(log) == []
 
 
+def test_a_rerun_with_nothing_to_render_loads_no_template_engine(
+        project: Path, tmp_path: Path) -> None:
+    """A rerun that finds every file up to date never imports Jinja2 or Babel, nor compiles a
+    template; the first run, which renders, does."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    script = ("import atexit, sys\nfrom pactdocs import cli\n"
+              "atexit.register(lambda: print('loaded:', sorted(m for m in ('jinja2', "
+              "'babel.dates', 'babel.messages') if m in sys.modules)))\n"
+              "sys.argv[0] = 'pactdocs'\ncli.run()\n")
+    args = [sys.executable, "-c", script, "--project", str(project), "merge", LETTER, "--to",
+            "AT", "--lang", "de", "--format", "docx", "--out", str(out), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    first = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "loaded: ['babel.dates', 'babel.messages', 'jinja2']" in first.stdout
+    again = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "3 unchanged" in again.stdout and "loaded: []" in again.stdout
+
+
 def test_a_rerun_stats_the_files_in_a_child_while_it_plans(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pactdocs.batch.outdir import OutputFolder
@@ -337,3 +360,54 @@ def test_a_registry_with_problems_is_kept_with_them(project: Path, tmp_path: Pat
     # Each problem comes back with its file, line and hint.
     assert [p.one_line() for p in restored.problems] == [p.one_line() for p in loaded.problems]
     assert any("people.yaml:" in p.one_line() for p in restored.problems)
+
+
+def test_the_command_starts_with_the_collector_off_and_works_with_it_on(
+        project: Path, tmp_path: Path) -> None:
+    """`pactdocs` keeps the cyclic garbage collector off while it starts (imports and the fixed
+    work make objects that live as long as the process), and on for the work itself: at once
+    for a command that is not a merge; for a merge in its workers, and in the run itself once
+    they are forked."""
+    import subprocess
+    import sys
+    import textwrap
+
+    log = tmp_path / "collector.log"
+    script = textwrap.dedent(f"""
+        import atexit, gc, os, sys
+        from pactdocs import cli
+        from pactdocs.batch import merge
+
+        def note(what):
+            with open({str(log)!r}, "a", encoding="utf-8") as f:
+                f.write(f"{{os.getpid()}} {{what}} {{gc.isenabled()}}\\n")
+
+        atexit.register(lambda: note("exit"))
+        for name in ("prepare_workers", "run_unit"):
+            def hooked(*args, _original=getattr(merge, name), _name=name, **kwargs):
+                note(_name)
+                return _original(*args, **kwargs)
+            setattr(merge, name, hooked)
+        sys.argv[0] = "pactdocs"
+        cli.run()
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = tmp_path / "out"
+    merged = subprocess.run([sys.executable, "-c", script, "--project", str(project), "merge",
+                             LETTER, "--to", "AT", "--lang", "de", "--format", "docx",
+                             "--jobs", "2", "--out", str(out)],
+                            capture_output=True, text=True, env=env)
+    assert merged.returncode == 0, merged.stderr
+    calls = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    parent = {pid for pid, what, _ in calls if what == "prepare_workers"}
+    assert [(what, on) for pid, what, on in calls if pid in parent] == [
+        ("prepare_workers", "False"), ("exit", "True")]
+    workers = [(pid, on) for pid, what, on in calls if what == "run_unit"]
+    assert len(workers) == 3 and {on for _, on in workers} == {"True"}
+    assert not parent & {pid for pid, _ in workers}
+    log.unlink()
+    listed = subprocess.run([sys.executable, "-c", script, "--project", str(project), "list",
+                             "recipients"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[1:] for line in log.read_text(encoding="utf-8").splitlines()] == [
+        ["exit", "True"]]

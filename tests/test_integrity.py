@@ -355,11 +355,11 @@ def test_a_rerun_checks_only_catalogs_no_document_vouches_for(
     """A document recorded with today's inputs hash was written after its catalogs passed the
     check: a rerun checks no catalog again; a catalog changed since is checked, and its errors
     refuse the run with the earlier documents untouched."""
-    import pactdocs.batch.merge as merging
+    import pactdocs.locale.catalogs as catalogs
 
     # Kept in a file: a run in a new folder checks them in the child that loads the registry.
     log = tmp_path / "checked.log"
-    real = merging.catalog_problems
+    real = catalogs.catalog_problems
 
     def counting(path: Path, *args: object) -> object:
         with open(log, "a", encoding="utf-8") as f:
@@ -371,7 +371,7 @@ def test_a_rerun_checks_only_catalogs_no_document_vouches_for(
         log.unlink(missing_ok=True)
         return names
 
-    monkeypatch.setattr(merging, "catalog_problems", counting)
+    monkeypatch.setattr(catalogs, "catalog_problems", counting)
     out = tmp_path / "out"
     args = ("--to", "AT,BE", "--lang", "de,fr", "--parts", "letter", "--format", "html")
     assert merge(project, out, *args) == 0

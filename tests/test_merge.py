@@ -166,6 +166,28 @@ def test_template_syntax_error_stops_before_the_batch(project: Path, tmp_path: P
     assert not out.exists()
 
 
+def test_a_rerun_after_a_template_broke_stops_before_any_file_changes(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rerun checks the templates once it finds something to render: a template broken since
+    the last run stops it with the error, and every file and the manifest stay as they were
+    (the state DB and the lock file are pactdocs' own)."""
+    out = tmp_path / "out"
+    assert run_cli(project, "merge", LETTER, "--to", "AT", "--lang", "de", "--format", "docx",
+                   "--out", str(out), "--quiet") == 0
+    def files() -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in out.rglob("*")
+                if p.is_file() and not p.name.startswith(".pactdocs.")}
+
+    before = files()
+    body = project / "letter_templates" / LETTER / "annex-1.html.j2"
+    body.write_text("<p>fine</p>\n<p>{% if %}</p>\n", encoding="utf-8")
+    capsys.readouterr()
+    assert run_cli(project, "merge", LETTER, "--to", "AT", "--lang", "de", "--format", "docx",
+                   "--out", str(out), "--quiet") == 2
+    assert "annex-1.html.j2:2:" in capsys.readouterr().err
+    assert files() == before
+
+
 def test_bad_arguments_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(project, "merge", "pact-implementaton", "--quiet") == 2
     assert "did you mean 'pact-implementation'" in capsys.readouterr().err

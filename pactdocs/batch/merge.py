@@ -14,16 +14,15 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import __version__
-from ..compose import Composer, Project, load_templates_of, pinned_timestamp
 from ..errors import CatalogError, Interrupted, PactdocsError, UsageError, did_you_mean
-from ..locale.catalogs import catalog_problems, load_catalog, unfinished
 from ..model import manifest_json
 from ..sources.files import MAX_CATALOG_BYTES, inside, read_inside
 from ..sources.languages import parse_languages
-from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter
+from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter, pinned_timestamp
+from ..sources.project import Project
 from ..sources.registry import Registry
 from ..writers import WRITERS, get_writer
 from .outdir import (
@@ -38,6 +37,10 @@ from .outdir import (
     is_pactdocs_manifest,
     write_atomic,
 )
+
+if TYPE_CHECKING:
+    # Imported where a run composes (Jinja2, Babel): a rerun with nothing to render never does.
+    from ..compose import Composer
 
 __all__ = ["TMP_SUFFIX", "Options", "Summary", "merge", "plan", "write_atomic"]
 
@@ -388,6 +391,9 @@ def run_unit(unit: Unit) -> list[Result]:
 
 def refused_languages(project: Project, letter: Letter, languages: Iterable[str]) -> dict[str, str]:
     """Return language → reason for every language not ready for final output."""
+    from ..compose import load_templates_of
+    from ..locale.catalogs import load_catalog, unfinished
+
     reasons: dict[str, str] = {}
     for language in sorted(set(languages)):
         if language == letter.source_language:
@@ -420,6 +426,9 @@ class CatalogsRefused(UsageError):
 def catalog_errors(project: Project, letter: Letter, languages: Iterable[str]
                    ) -> list[PactdocsError]:
     """Return the errors (not warnings) of the frame's and the letter's catalogs of ``languages``."""
+    from ..compose import load_templates_of
+    from ..locale.catalogs import catalog_problems
+
     found: list[PactdocsError] = []
     for language in sorted(set(languages)):
         if language == letter.source_language:
@@ -539,17 +548,20 @@ def _merge(project: Project, letter: Letter, options: Options, out: Path,
            progress: Callable[[int, int], None] | None, started: float,
            signatures: Any) -> Summary:
     registry, keep, ahead = _registry(project, letter, out, options)
-    composer = Composer(project, letter, registry)
-    syntax = composer.check_templates()
-    if syntax:
-        raise syntax[0]
+    new_folder = not os.path.lexists(out / STATE_NAME)
+    # In a new folder everything is to be rendered, and a dry run shows what would be: the
+    # templates are checked before anything is touched. A rerun checks them once it finds
+    # something to render (_run): when it finds nothing, every template is what the runs that
+    # rendered those files checked (the inputs hash covers each one).
+    composer = _checked_composer(project, letter, registry) if new_folder or options.dry_run \
+        else None
     units = ahead.units if ahead is not None else plan(project, letter, registry, options)
     jobs = [job for unit in units for job in unit.jobs]
     languages = {u.language for u in units}
     refused = refused_languages(project, letter, languages) if options.final else {}
 
     checked: set[str] = set()
-    if options.dry_run or not os.path.lexists(out / STATE_NAME):
+    if options.dry_run or new_folder:
         # Nothing here can vouch for a catalog: check them all before the folder is touched.
         if ahead is None or not ahead.catalogs_clean:
             refuse_bad_catalogs(project, letter, languages)
@@ -560,7 +572,7 @@ def _merge(project: Project, letter: Letter, options: Options, out: Path,
     notices: list[str] = []
     try:
         return _locked_run(project, letter, options, out, units, jobs, refused, progress,
-                           notices, started, composer, checked, keep, signatures)
+                           notices, started, registry, composer, checked, keep, signatures)
     except OSError as exc:
         raise cannot_write(out, exc) from None
     except sqlite3.DatabaseError as exc:
@@ -572,8 +584,9 @@ def _merge(project: Project, letter: Letter, options: Options, out: Path,
 def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
                 units: list[Unit], jobs: list[Job], refused: dict[str, str],
                 progress: Callable[[int, int], None] | None, notices: list[str],
-                started: float, composer: Composer, checked: set[str],
-                keep: bytes | None = None, signatures: Any = None) -> Summary:
+                started: float, registry: Registry, composer: Composer | None,
+                checked: set[str], keep: bytes | None = None,
+                signatures: Any = None) -> Summary:
     from .pool import run_pool
     from .store import Store
 
@@ -604,8 +617,8 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
         if os.path.lexists(manifest_path) and not manifest_ok:
             notices.append(f"notice: {MANIFEST_NAME} was unreadable; it is written again")
         summary = _run(project, letter, options, out, folder, store, units, jobs, refused,
-                       progress, run_pool, notices, composer=composer, checked=checked,
-                       signatures=signatures)
+                       progress, run_pool, notices, registry=registry, composer=composer,
+                       checked=checked, signatures=signatures)
     finally:
         folder.release()
         folder.close()
@@ -676,6 +689,17 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
     return loaded, (registry_cache.dump(loaded, key) if key is not None else None), None
 
 
+def _checked_composer(project: Project, letter: Letter, registry: Registry) -> Composer:
+    """Return the composer of the run, its templates checked (the first error is raised)."""
+    from ..compose import Composer
+
+    composer = Composer(project, letter, registry)
+    syntax = composer.check_templates()
+    if syntax:
+        raise syntax[0]
+    return composer
+
+
 def _kept_registry(out: Path) -> bytes | None:
     """Return the registry bytes the last run kept in ``out``, or None."""
     folder = OutputFolder.reader(out) if os.path.lexists(out / STATE_NAME) else None
@@ -723,8 +747,8 @@ def _owned_estimate(out: Path) -> int:
 def _run(project: Project, letter: Letter, options: Options, out: Path, folder: OutputFolder,
          store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
          progress: Callable[[int, int], None] | None, run_pool: Any,
-         notices: list[str], *, composer: Composer, checked: set[str],
-         signatures: Any = None) -> Summary:
+         notices: list[str], *, registry: Registry, composer: Composer | None,
+         checked: set[str], signatures: Any = None) -> Summary:
     from .interrupt import as_stop, held
 
     # path → [inputs, sha256, size, signature, draft, run], as recorded (kept up to date by the
@@ -734,8 +758,6 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     if unvouched:
         refuse_bad_catalogs(project, letter, unvouched)
     known = {} if options.force else recorded
-    run_id = store.begin_run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), options.final,
-                             options.command)
     trust_signatures = not (options.verify or options.force)
     results: dict[str, Result] = {}
     todo: list[Unit] = []
@@ -778,6 +800,10 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
                 results[job.path] = Result(job.path, record[1], record[2], "unchanged")
         if stale:
             todo.append(Unit(unit.part, unit.recipient, unit.language, stale))
+    if todo and composer is None:
+        composer = _checked_composer(project, letter, registry)
+    run_id = store.begin_run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), options.final,
+                             options.command)
 
     inputs_of = {job.path: job.inputs for job in jobs}
     unrecorded: list[str] = []
@@ -821,6 +847,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     durable_each = sum(len(u.jobs) for u in todo) <= SYNC_EACH_UP_TO
     try:
         if todo:
+            assert composer is not None  # made above
             prepare_workers(project, letter, composer, out, final=options.final,
                             formats=options.formats, languages={u.language for u in todo},
                             workers=workers)
@@ -836,7 +863,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         try:
             if todo:
                 folder.sweep()  # a worker stopped by its time limit leaves its temporary file
-            manifest, removed = _inventory(composer, letter, options, folder, store, jobs,
+            manifest, removed = _inventory(registry, letter, options, folder, store, jobs,
                                            results, run_id, stop.name if stop else None,
                                            on_disk)
         finally:
@@ -865,7 +892,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     return Summary(out, manifest, counts, 0.0, notices, removed)
 
 
-def _inventory(composer: Composer, letter: Letter, options: Options, folder: OutputFolder,
+def _inventory(registry: Registry, letter: Letter, options: Options, folder: OutputFolder,
                store: Any, jobs: list[Job], results: dict[str, Result], run_id: int,
                interrupted: str | None, on_disk: set[str]) -> tuple[dict[str, Any], list[str]]:
     """Return the manifest of the whole folder, and the files --clean removed. ``on_disk``:
@@ -879,7 +906,6 @@ def _inventory(composer: Composer, letter: Letter, options: Options, folder: Out
             store.forget(path)
             continue
         owned[path] = Owned(path, sha, size, None if draft is None else bool(draft), run)
-    registry = composer.registry  # loaded once, by the parent
     belonging = Belonging(letter.name, frozenset(registry.resolve(None, letter.recipients)),
                           frozenset(letter.languages), frozenset(p.id for p in letter.parts),
                           frozenset(WRITERS), options.final)

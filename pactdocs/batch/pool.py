@@ -132,8 +132,12 @@ def _frozen_heap() -> Iterator[None]:
     No collection first: it would walk the whole heap of a process that has just imported
     WeasyPrint (50 ms, a tenth of a one-document run), to free the little garbage of the
     imports, which stays frozen until the pool ends instead.
+
+    The collector is on from here, in the workers and in this process, whether or not it was
+    before (the ``pactdocs`` command starts with it off: :func:`pactdocs.cli.run`).
     """
     gc.freeze()
+    gc.enable()
     try:
         yield
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,3 +201,11 @@ def load_letter(templates: Path, name: str) -> Letter:
         parts=tuple(parts), location=Location(shown, 1), fields=_fields(data),
         fallback_language=str(fallback),
     )
+
+
+def pinned_timestamp(letter: Letter) -> str:
+    """Return the timestamp written into files: SOURCE_DATE_EPOCH, else the letter's date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat()
+    return dt.datetime.fromisoformat(letter.date).replace(tzinfo=dt.UTC).isoformat()
