@@ -16,7 +16,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "Project": "pactdocs.compose",
+    "Project": "pactdocs.sources.project",
     "Composer": "pactdocs.compose",
     "merge": "pactdocs.batch.merge",
     "Options": "pactdocs.batch.merge",

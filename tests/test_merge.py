@@ -228,3 +228,32 @@ def test_dates_follow_the_language_of_each_render(project: Path, tmp_path: Path)
                    "--format", "docx", "--jobs", "1", "--out", str(out), "--quiet") == 0
     en = normalise(docx_text(out / "AT/en" / f"{LETTER}-AT-en-letter.docx"))
     assert "On 15 March 2024" in en and "29 April 2024" in en
+
+
+def test_the_versions_in_the_inputs_hash_are_importlib_metadata_s(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """The library versions a document's inputs hash holds are read from the dist-info folders
+    themselves, as importlib.metadata reads them: the same answer, the first along sys.path."""
+    from importlib import metadata
+
+    from pactdocs.batch.merge import _RENDERING_PACKAGES, installed_versions
+
+    names = (*_RENDERING_PACKAGES, "PyYAML", "pydantic_core", "no-such-distribution")
+    expected = {}
+    for name in names:
+        try:
+            expected[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    assert installed_versions(names) == expected and "weasyprint" in expected
+    # A folder earlier on the path wins; a METADATA without a Version is not a version.
+    early = tmp_path / "early"
+    (early / "WeasyPrint-99.0.dist-info").mkdir(parents=True)
+    (early / "WeasyPrint-99.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: WeasyPrint\nVersion: 99.0\n\nVersion: 1\n")
+    (early / "pydyf-1.0.dist-info").mkdir()
+    (early / "pydyf-1.0.dist-info" / "METADATA").write_text("Name: pydyf\n\nVersion: 1.0\n")
+    monkeypatch.syspath_prepend(str(early))
+    found = installed_versions(("weasyprint", "pydyf"))
+    assert found == {"weasyprint": "99.0", "pydyf": expected["pydyf"]}

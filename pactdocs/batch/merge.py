@@ -8,7 +8,9 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import sqlite3
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -77,7 +79,7 @@ class Unit:
     jobs: list[Job] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     path: str
     sha256: str | None
@@ -158,18 +160,55 @@ def _tree_digest(folder: Path, pattern: str = "*") -> str:
 
 def _rendering_digest() -> str:
     """Return the digest of what renders besides the inputs: pactdocs' code, library versions."""
-    from importlib import metadata
-
     package = Path(__file__).resolve().parents[1]
     code = [f"{p.relative_to(package)}\0".encode() + p.read_bytes()
             for p in sorted(package.rglob("*.py"))]
-    versions = []
-    for name in _RENDERING_PACKAGES:
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=-")
+    found = installed_versions(_RENDERING_PACKAGES)
+    versions = [f"{name}={found.get(name, '-')}" for name in _RENDERING_PACKAGES]
     return _digest(*code, ",".join(versions))
+
+
+def installed_versions(names: Iterable[str]) -> dict[str, str]:
+    """Return name → version of each installed distribution of ``names``, as
+    ``importlib.metadata.version`` gives it (the ``Version`` of the first ``*.dist-info`` found
+    along ``sys.path``), without importing ``importlib.metadata`` and searching once for each
+    (together 70 ms of a command that does little else, such as a rerun with nothing to do)."""
+    wanted = {_normalized(name): name for name in names}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as listing:
+                folders = sorted(e.name for e in listing if e.name.endswith(".dist-info"))
+        except OSError:
+            continue
+        for folder in folders:
+            name = wanted.get(_normalized(folder[:-len(".dist-info")].rpartition("-")[0]))
+            if name is None or name in found:
+                continue
+            version = _metadata_version(Path(entry or ".") / folder / "METADATA")
+            if version is not None:
+                found[name] = version
+    return found
+
+
+def _normalized(name: str) -> str:
+    """A distribution's name as packaging compares names (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _metadata_version(path: Path) -> str | None:
+    """The ``Version`` field of a distribution's METADATA file (in its header), or None."""
+    try:
+        with path.open("rb") as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if not line:
+                    return None  # the header ends: the long description follows
+                if line.lower().startswith("version:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
 
 
 def document_path(letter: str, recipient: str, language: str, part: str, fmt: str) -> str:
@@ -455,21 +494,26 @@ def refuse_bad_catalogs(project: Project, letter: Letter, languages: Iterable[st
         raise CatalogsRefused(bad_catalogs, refused_names or sorted(languages))
 
 
-def unvouched_languages(jobs: Iterable[Job], known: dict[str, Any]) -> set[str]:
+def unvouched_languages(units: Iterable[Unit], known: dict[str, Any]) -> set[str]:
     """Return the languages whose catalogs must be checked in this run.
 
     A document recorded with the same inputs hash as its job now was written by a run that
     checked the same bytes of its language's catalogs with the same pactdocs code (the hash holds
     both, and a run with catalog errors writes nothing): that language passed the check already.
-    Every other language is checked.
+    Every other language is checked. One such document is enough: the jobs of a language are
+    looked at only until one is found.
     """
     vouched: set[str] = set()
     languages: set[str] = set()
-    for job in jobs:
-        languages.add(job.language)
-        record = known.get(job.path)
-        if record is not None and record[0] == job.inputs:
-            vouched.add(job.language)
+    for unit in units:
+        languages.add(unit.language)
+        if unit.language in vouched:
+            continue
+        for job in unit.jobs:
+            record = known.get(job.path)
+            if record is not None and record[0] == job.inputs:
+                vouched.add(unit.language)
+                break
     return languages - vouched
 
 
@@ -754,7 +798,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     # path → [inputs, sha256, size, signature, draft, run], as recorded (kept up to date by the
     # store as this run records and verifies files).
     recorded = store.rows()
-    unvouched = unvouched_languages(jobs, recorded) - checked
+    unvouched = unvouched_languages(units, recorded) - checked
     if unvouched:
         refuse_bad_catalogs(project, letter, unvouched)
     known = {} if options.force else recorded
@@ -793,11 +837,13 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
             for job in unit.jobs:
                 results[job.path] = Result(job.path, None, 0, "failed", refused[unit.language])
             continue
-        stale = [job for job in unit.jobs if not fresh(job)]
+        stale = []
         for job in unit.jobs:
-            if job not in stale:
+            if fresh(job):
                 record = known[job.path]
                 results[job.path] = Result(job.path, record[1], record[2], "unchanged")
+            else:
+                stale.append(job)
         if stale:
             todo.append(Unit(unit.part, unit.recipient, unit.language, stale))
     if todo and composer is None:
@@ -966,10 +1012,10 @@ def _keep_signatures(out: Path, manifest: dict[str, Any]) -> None:
     """Carry each ``signed`` record (pactdocs sign) of the previous manifest over to a PDF that
     is still the same file and whose signed copy is still the one recorded."""
     try:
-        text = (out / "manifest.json").read_text(encoding="utf-8")
-        if '"signed"' not in text:  # nothing was signed: no need to read 16,000 entries
+        data = (out / "manifest.json").read_bytes()
+        if b'"signed"' not in data:  # nothing was signed: no need to read 16,000 entries
             return
-        previous = json.loads(text)
+        previous = json.loads(data)
         old = {d["path"]: d for d in previous.get("documents", []) if isinstance(d, dict)}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return
