@@ -186,6 +186,8 @@ def test_a_rerun_after_a_template_broke_stops_before_any_file_changes(
                    "--out", str(out), "--quiet") == 2
     assert "annex-1.html.j2:2:" in capsys.readouterr().err
     assert files() == before
+    # Refused before anything was written: the lock file says so, and no walk is owed.
+    assert (out / ".pactdocs.lock").read_text().endswith(" tidy\n")
 
 
 def test_bad_arguments_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

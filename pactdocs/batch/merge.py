@@ -733,6 +733,17 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
     return loaded, (registry_cache.dump(loaded, key) if key is not None else None), None
 
 
+def _refused_early(folder: OutputFolder, check: Callable[..., Any], *args: Any) -> Any:
+    """Return ``check(*args)``; when it refuses the run (a catalog or template error, before
+    anything is written), the folder is left marked tidy, as the lock found or swept it, so
+    the next run need not walk it for temporary files."""
+    try:
+        return check(*args)
+    except PactdocsError:
+        folder.mark_tidy()
+        raise
+
+
 def _checked_composer(project: Project, letter: Letter, registry: Registry) -> Composer:
     """Return the composer of the run, its templates checked (the first error is raised)."""
     from ..compose import Composer
@@ -800,7 +811,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     recorded = store.rows()
     unvouched = unvouched_languages(units, recorded) - checked
     if unvouched:
-        refuse_bad_catalogs(project, letter, unvouched)
+        _refused_early(folder, refuse_bad_catalogs, project, letter, unvouched)
     known = {} if options.force else recorded
     trust_signatures = not (options.verify or options.force)
     results: dict[str, Result] = {}
@@ -847,7 +858,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         if stale:
             todo.append(Unit(unit.part, unit.recipient, unit.language, stale))
     if todo and composer is None:
-        composer = _checked_composer(project, letter, registry)
+        composer = _refused_early(folder, _checked_composer, project, letter, registry)
     run_id = store.begin_run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), options.final,
                              options.command)
 
