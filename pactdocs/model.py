@@ -186,18 +186,53 @@ def block_text(block: Block) -> list[str]:
 
 def _line_encoder() -> Callable[[Any], str]:
     """Return what ``json.dumps(value, ensure_ascii=False)`` does, with the C encoder made once
-    (``dumps`` makes one a call: a third of the time of a manifest's 16,000 lines)."""
+    (``dumps`` makes one a call: a third of the time of a manifest's 16,000 lines); an entry of
+    the usual shape is written by :func:`_plain_line`, in half the time again."""
     from json import encoder
 
     make = getattr(encoder, "c_make_encoder", None)  # the C part of the json module
-    if make is None:
+    quote = getattr(encoder, "c_encode_basestring", None)
+    if make is None or quote is None:
         return json.JSONEncoder(ensure_ascii=False).encode
 
     def refuse(value: Any) -> Any:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
     one = make({}, refuse, encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    return lambda value: "".join(one(value, 0))
+
+    def line(value: Any) -> str:
+        plain = _plain_line(value, quote)
+        return plain if plain is not None else "".join(one(value, 0))
+
+    return line
+
+
+# The fields of a manifest entry, in the order they are written, when nothing more is said of
+# its document (no fallback language, no earlier file, not stale): most entries of most runs.
+_PLAIN_ENTRY = ("recipient", "language", "part", "format", "path", "sha256", "status", "error",
+                "bytes", "inputs", "draft", "run")
+_JSON_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+def _plain_line(entry: Any, quote: Callable[[str], str]) -> str | None:
+    """Return the JSON of a manifest entry of the usual shape, character for character as the C
+    encoder writes it (``quote`` is its string encoder), or None for any other shape or type."""
+    if type(entry) is not dict or tuple(entry) != _PLAIN_ENTRY:
+        return None
+    recipient, language, part, fmt, path, sha, status, error, size, inputs, draft, run = \
+        entry.values()
+    if type(size) is not int or (draft is not None and type(draft) is not bool) \
+            or (run is not None and type(run) is not int):
+        return None
+    try:  # quote() refuses anything but text
+        return (f'{{"recipient": {quote(recipient)}, "language": {quote(language)}, '
+                f'"part": {quote(part)}, "format": {quote(fmt)}, "path": {quote(path)}, '
+                f'"sha256": {"null" if sha is None else quote(sha)}, "status": {quote(status)}, '
+                f'"error": {"null" if error is None else quote(error)}, "bytes": {size}, '
+                f'"inputs": {"null" if inputs is None else quote(inputs)}, '
+                f'"draft": {_JSON_CONSTANTS[draft]}, "run": {"null" if run is None else run}}}')
+    except TypeError:
+        return None
 
 
 def manifest_json(manifest: dict[str, Any]) -> bytes:

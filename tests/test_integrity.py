@@ -647,3 +647,34 @@ def test_size_limits(project: Path, tmp_path: Path, capfd: pytest.CaptureFixture
                     encoding="utf-8")
     assert merge(project, out, *args) == 2
     assert "recipients/groups.yaml:2: nesting deeper than 20 levels" in capfd.readouterr().err
+
+
+def test_manifest_lines_are_what_json_writes_whatever_their_fields(
+        project: Path, tmp_path: Path) -> None:
+    """Each document's line in manifest.json is exactly ``json.dumps`` of its entry, for the
+    usual entries of a real run and for every shape or type the short way does not take."""
+    from pactdocs.model import manifest_json
+
+    out = tmp_path / "out"
+    assert merge(project, out, "--to", "AT,BE", "--lang", "de,el,ga", "--format", "docx") == 0
+    real = json.loads((out / "manifest.json").read_bytes())["documents"]
+    assert len(real) == 2 * 3 * 3
+    usual = real[0]
+    odd = [
+        {**usual, "error": 'refused: "x" \\ \n\t\x01 ü € 𝄞 \u2028'},  # escapes, non-ASCII kept
+        {**usual, "sha256": None, "inputs": None, "draft": None, "run": None, "status": "failed"},
+        {**usual, "bytes": True},  # a bool where a number is
+        {**usual, "draft": 1},  # a number where a bool is
+        {**usual, "run": 2.5},
+        {**usual, "recipient": None},  # null where text is
+        {**usual, "path": ["a", "b"]},
+        {**usual, "fallback_from": "lb"},  # one field more
+        {k: v for k, v in usual.items() if k != "run"},  # one less
+        dict(reversed(list(usual.items()))),  # another order
+        {**usual, "on_disk": {"sha256": "x", "bytes": 1, "draft": False, "run": 3}},
+    ]
+    written = manifest_json({"letter": LETTER, "documents": real + odd}).decode("utf-8")
+    lines = written.split("\n")[3:-3]  # not splitlines(): U+2028 is no line end here
+    assert lines == ["    " + json.dumps(d, ensure_ascii=False) + ","
+                     for d in real + odd[:-1]] + ["    " + json.dumps(odd[-1], ensure_ascii=False)]
+    assert json.loads(written)["documents"] == real + odd
