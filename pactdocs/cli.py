@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .batch.interrupt import stoppable
 from .errors import Interrupted, PactdocsError, UsageError
@@ -129,7 +129,25 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _early_walk(args: argparse.Namespace) -> Any:
+    """Start the look at the files of a large output folder a rerun writes to (a child does it
+    while the rest of the command loads: merge's own imports are a tenth of a second), or
+    return None. Merge takes it only if it is of the folder the run writes to."""
+    from .batch.walk import FolderWalk
+
+    if not args.out and ("/" in args.letter or args.letter.startswith(".")):
+        return None  # not a letter's name: merge says so
+    try:
+        out = (Path(args.out) if args.out else Path(args.project) / "output" / args.letter
+               ).resolve()
+    except (OSError, RuntimeError):  # a loop of links: merge says so
+        return None
+    return FolderWalk.start(out, jobs=args.jobs or 0, dry_run=args.dry_run, force=args.force,
+                            verify=args.verify)
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
+    walk = _early_walk(args)
     from .batch.merge import Options, merge
     from .batch.progress import Progress
 
@@ -142,7 +160,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
         command=" ".join(["merge", *(args.argv or [])]))
     quiet = args.quiet or not sys.stderr.isatty()
     with stoppable(), Progress(enabled=not quiet) as progress:
-        summary = merge(_project(args), options, progress=progress.update)
+        try:
+            summary = merge(_project(args), options, progress=progress.update, walk=walk)
+        finally:
+            if walk is not None:
+                walk.discard()
     for notice in summary.notices:
         print(f"pactdocs: {notice}", file=sys.stderr)
     if args.dry_run:

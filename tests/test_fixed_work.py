@@ -17,6 +17,7 @@ from readback import SOFT_HYPHEN_SHOWN, docx_text, pdf_text
 
 import pactdocs
 from pactdocs.batch import merge as merge_module
+from pactdocs.batch import walk as walking
 from pactdocs.batch.pool import _Queue
 
 LETTER = "pact-implementation"
@@ -159,7 +160,7 @@ def test_a_rerun_stats_the_files_in_a_child_while_it_plans(
                                formats=("docx",), jobs=2)
     pactdocs.merge(pactdocs.Project(project), options)
     # As a folder of thousands of files would be (the manifest gives their number).
-    monkeypatch.setattr(merge_module, "_WALK_FROM", 2)
+    monkeypatch.setattr(walking, "WALK_FROM", 2)
     log = tmp_path / "calls.log"
     monkeypatch.setattr(OutputFolder, "signature",
                         _logging(log, "signature", OutputFolder.signature))
@@ -180,10 +181,76 @@ def test_a_rerun_stats_the_files_in_a_child_while_it_plans(
     # With one worker (or one core), or a folder of fewer files, each is looked at here.
     for jobs, walk_from in ((1, 2), (2, 2000)):
         log.unlink()
-        monkeypatch.setattr(merge_module, "_WALK_FROM", walk_from)
+        monkeypatch.setattr(walking, "WALK_FROM", walk_from)
         pactdocs.merge(pactdocs.Project(project), pactdocs.Options(
             letter=LETTER, to="AT,BE", lang="de", out=out, formats=("docx",), jobs=jobs))
         assert {(pid, what) for pid, what in _calls(log)} == {(os.getpid(), "signature")}
+
+
+def test_the_command_starts_the_walk_before_merge_is_imported_and_the_run_takes_it(
+        project: Path, tmp_path: Path) -> None:
+    """`pactdocs merge` into a large folder starts the look at its files before it imports
+    merge; the run takes that walk (none of its own) when it is of the folder it writes to,
+    however the path was written, and never one of another folder."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "out"
+    pactdocs.merge(pactdocs.Project(project), pactdocs.Options(
+        letter=LETTER, to="AT,BE", lang="de", out=out, formats=("docx",), jobs=2))
+    log = tmp_path / "walk.log"
+    script = textwrap.dedent(f"""
+        import os, sys
+        from pactdocs import cli
+        from pactdocs.batch import outdir, walk
+
+        def note(what):
+            with open({str(log)!r}, "a", encoding="utf-8") as f:
+                f.write(f"{{os.getpid()}} {{what}}\\n")
+
+        walk.WALK_FROM = 2  # as a folder of thousands of files would be
+        start, signatures = walk.FolderWalk.start.__func__, outdir.OutputFolder.signatures
+        def started(cls, *args, **kwargs):
+            note("start merge-imported=" + str("pactdocs.batch.merge" in sys.modules))
+            return start(cls, *args, **kwargs)
+        def walked(self):
+            note("signatures")
+            return signatures(self)
+        walk.FolderWalk.start = classmethod(started)
+        outdir.OutputFolder.signatures = walked
+        sys.argv[0] = "pactdocs"
+        cli.run()
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    args = [sys.executable, "-c", script, "--project", str(project), "merge", LETTER, "--to",
+            "AT,BE", "--lang", "de", "--format", "docx", "--jobs", "2"]
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "same").symlink_to(out)
+    for where, cwd in (("out", tmp_path), ("same", tmp_path / "elsewhere")):
+        log.unlink(missing_ok=True)
+        done = subprocess.run([*args, "--out", where], capture_output=True, text=True,
+                              env=env, cwd=cwd)
+        assert done.returncode == 0 and "6 unchanged" in done.stdout, done.stderr
+        calls = [line.split(" ", 1) for line in log.read_text().splitlines()]
+        assert calls[0] == [calls[0][0], "start merge-imported=False"] and len(calls) == 2
+        assert calls[1][1] == "signatures" and calls[1][0] != calls[0][0]
+    # A walk of another folder is not taken: the run looks at its own folder.
+    other = tmp_path / "other"
+    pactdocs.merge(pactdocs.Project(project), pactdocs.Options(
+        letter=LETTER, to="AT,BE", lang="de", out=other, formats=("docx",), jobs=2))
+    from pactdocs.batch import merge as merging
+
+    walking.WALK_FROM = 2
+    try:
+        wrong = walking.FolderWalk.start(out, jobs=2)
+        assert wrong is not None and not wrong.of(other) and wrong.of(out)
+        summary = merging.merge(pactdocs.Project(project), pactdocs.Options(
+            letter=LETTER, to="AT,BE", lang="de", out=other, formats=("docx",), jobs=2),
+            walk=wrong)
+        assert summary.counts["unchanged"] == 6
+    finally:
+        walking.WALK_FROM = 2000
 
 
 def test_the_folder_walk_gives_each_document_its_signature_and_enters_no_link(

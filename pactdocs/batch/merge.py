@@ -27,6 +27,7 @@ from ..sources.letters import FRAME_DIR, STYLE_DIR, Letter, pinned_timestamp
 from ..sources.project import Project
 from ..sources.registry import Registry
 from ..writers import WRITERS, get_writer
+from . import walk as walking
 from .outdir import (
     MANIFEST_NAME,
     REGISTRY_NAME,
@@ -39,6 +40,7 @@ from .outdir import (
     is_pactdocs_manifest,
     write_atomic,
 )
+from .walk import FolderWalk, owned_estimate, second_core
 
 if TYPE_CHECKING:
     # Imported where a run composes (Jinja2, Babel): a rerun with nothing to render never does.
@@ -531,14 +533,23 @@ def worker_count(requested: int, units: int) -> tuple[int, str | None]:
 
 
 def merge(project: Project, options: Options,
-          progress: Callable[[int, int], None] | None = None) -> Summary:
-    """Run a merge; raise PactdocsError only for bad arguments or configuration."""
+          progress: Callable[[int, int], None] | None = None,
+          walk: FolderWalk | None = None) -> Summary:
+    """Run a merge; raise PactdocsError only for bad arguments or configuration.
+
+    ``walk``: the look at the output folder's files the caller started (:class:`~.walk.
+    FolderWalk`, for the same options); taken only if it is of the folder the run writes to.
+    """
     started = time.perf_counter()
     letter = project.letter(options.letter)
     out = check_output_folder(options.out or project.root / "output" / letter.name,
                               [project.templates, project.recipients])
     _WORKER.clear()  # nothing of an earlier run in this process is used
-    signatures = _signatures_aside(out, options)
+    if walk is not None and not walk.of(out):
+        walk.discard()
+        walk = None
+    signatures = walk or FolderWalk.start(out, jobs=options.jobs, dry_run=options.dry_run,
+                                          force=options.force, verify=options.verify)
     try:
         return _merge(project, letter, options, out, progress, started, signatures)
     finally:
@@ -546,34 +557,9 @@ def merge(project: Project, options: Options,
             signatures.discard()
 
 
-# A rerun into a folder of at least this many files stats them in a child while it plans, and
-# takes that child's answer when it asks for at least half as many (fewer are quicker here).
-_WALK_FROM = 2000
-
-
-def _signatures_aside(out: Path, options: Options) -> Any:
-    """On two cores, a rerun's stat of every file in the folder (a no-op rerun's largest part
-    at 16,000 documents) in a forked child, while this process plans; or None."""
-    if options.dry_run or options.force or options.verify or not _second_core(options) \
-            or not os.path.lexists(out / STATE_NAME) or _owned_estimate(out) < _WALK_FROM:
-        return None
-    from .aside import Aside
-
-    def walk() -> bytes:
-        folder = OutputFolder.reader(out)
-        if folder is None:
-            return b""
-        try:
-            return pickle.dumps(folder.signatures(), protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            folder.close()
-
-    return Aside(walk)
-
-
 def _second_core(options: Options) -> bool:
     """Whether this run may do work aside, in a forked child, on another core."""
-    return options.jobs != 1 and (os.cpu_count() or 1) > 1
+    return second_core(options.jobs)
 
 
 def _from_child(data: bytes | None, kind: type) -> Any:
@@ -644,7 +630,7 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
             # the files instead.
             folder.write(REGISTRY_NAME, keep, durable=False)
         # Room for the manifest (about 400 bytes an entry), taken before anything is rendered.
-        folder.reserve(600 * (len(jobs) + _owned_estimate(out)) + 65536)
+        folder.reserve(600 * (len(jobs) + owned_estimate(out)) + 65536)
         manifest_path = out / MANIFEST_NAME
         store = Store(out)
         # Parsed only when the state DB is to be rebuilt from it; otherwise it is written again
@@ -791,14 +777,6 @@ def _looks_whole(folder: OutputFolder) -> bool:
 _MANIFEST_HEAD = b'{\n  "letter": '
 
 
-def _owned_estimate(out: Path) -> int:
-    """Return about how many files an earlier run recorded (the size of the last manifest)."""
-    try:
-        return (out / MANIFEST_NAME).lstat().st_size // 300
-    except OSError:
-        return 0
-
-
 def _run(project: Project, letter: Letter, options: Options, out: Path, folder: OutputFolder,
          store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
          progress: Callable[[int, int], None] | None, run_pool: Any,
@@ -824,7 +802,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     # here.
     found = None
     if signatures is not None:
-        if known and 2 * len(jobs) >= _WALK_FROM:
+        if known and 2 * len(jobs) >= walking.WALK_FROM:
             found = _from_child(signatures.result(), dict)
         signatures.discard()  # not left running (nor handed to the workers) when not taken
     signature_of = found.get if found is not None else folder.signature
