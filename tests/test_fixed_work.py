@@ -18,7 +18,7 @@ from readback import SOFT_HYPHEN_SHOWN, docx_text, pdf_text
 import pactdocs
 from pactdocs.batch import merge as merge_module
 from pactdocs.batch import walk as walking
-from pactdocs.batch.pool import _Queue
+from pactdocs.batch.pool import _Queue, run_pool
 
 LETTER = "pact-implementation"
 
@@ -478,3 +478,19 @@ def test_the_command_starts_with_the_collector_off_and_works_with_it_on(
     assert listed.returncode == 0, listed.stderr
     assert [line.split()[1:] for line in log.read_text(encoding="utf-8").splitlines()] == [
         ["exit", "True"]]
+
+
+def _halfway(unit: str) -> Any:
+    yield [f"{unit}-first"]
+    if unit == "b":
+        os._exit(70)  # dies between its two files
+    yield [f"{unit}-second"]
+
+
+def test_a_worker_that_dies_halfway_has_reported_what_it_finished() -> None:
+    """A unit's results reach the run as the worker yields them: a worker that dies after its
+    first file has reported it, and only the rest of its unit is failed."""
+    got: list[str] = []
+    run_pool(["a", "b", "c"], got.extend, start=lambda: None, run=_halfway,
+             failed=lambda unit, reason: [f"{unit}-failed"], jobs=2, timeout=30)
+    assert sorted(got) == ["a-first", "a-second", "b-failed", "b-first", "c-first", "c-second"]

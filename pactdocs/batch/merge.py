@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -375,8 +375,10 @@ def _writer(fmt: str) -> Any:
     return writers[fmt]
 
 
-def run_unit(unit: Unit) -> list[Result]:
-    """Compose one Document, write every file it becomes; never raise for bad input."""
+def run_unit(unit: Unit) -> Iterator[list[Result]]:
+    """Compose one Document, write every file it becomes, and yield each file's result as soon
+    as it is on disk (a worker stopped halfway has reported what it wrote); never raise for
+    bad input: the files not yet reported fail with the reason."""
     composer: Composer = _WORKER["composer"]
     letter: Letter = _WORKER["letter"]
     folder: OutputFolder = _WORKER["folder"]
@@ -387,11 +389,11 @@ def run_unit(unit: Unit) -> list[Result]:
             os._exit(70)
         if fault.startswith("hang:"):
             time.sleep(3600)
+    reported: set[str] = set()
     try:
         document = composer.compose(letter.part(unit.part), unit.recipient, unit.language,
                                     final=_WORKER["final"])
         rendered: dict[str, bytes | PactdocsError] = {}
-        results = []
         for job in unit.jobs:
             if job.format not in rendered:
                 # A writer's refusal (say a house-style URL outside _style) fails that format
@@ -402,30 +404,34 @@ def run_unit(unit: Unit) -> list[Result]:
                     rendered[job.format] = exc
             data = rendered[job.format]
             if isinstance(data, PactdocsError):
-                results.append(Result(job.path, None, 0, "failed", data.one_line()))
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            status = "written"
-            if folder.digest(job.path) == (len(data), sha):
-                status = "unchanged"
+                result = Result(job.path, None, 0, "failed", data.one_line())
             else:
-                folder.write(job.path, data, durable=_WORKER.get("durable_each", True))
-            results.append(Result(job.path, sha, len(data), status,
-                                  signature=folder.signature(job.path)))
-        return results
+                sha = hashlib.sha256(data).hexdigest()
+                status = "written"
+                if folder.digest(job.path) == (len(data), sha):
+                    status = "unchanged"
+                else:
+                    folder.write(job.path, data, durable=_WORKER.get("durable_each", True))
+                result = Result(job.path, sha, len(data), status,
+                                signature=folder.signature(job.path))
+            reported.add(job.path)
+            yield [result]
     except PactdocsError as exc:
-        return [Result(j.path, None, 0, "failed", exc.one_line()) for j in unit.jobs]
+        reason = exc.one_line()
     except MemoryError:
         limit = _WORKER.get("memory")
         reason = ("ran out of memory" + (f" (a worker may use {limit} MB; see --memory)"
                                          if limit else "") + " and was stopped")
-        return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs]
     except OSError as exc:
-        return [Result(j.path, None, 0, "failed", f"cannot write: {exc}") for j in unit.jobs]
+        reason = f"cannot write: {exc}"
     except Exception as exc:  # a bug: keep going, but say where
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        reason = f"internal error: {type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})"
-        return [Result(j.path, None, 0, "failed", " ".join(reason.split())) for j in unit.jobs]
+        reason = " ".join(f"internal error: {type(exc).__name__}: {exc} "
+                          f"({Path(last.filename).name}:{last.lineno})".split())
+    else:
+        return
+    yield [Result(j.path, None, 0, "failed", reason) for j in unit.jobs
+           if j.path not in reported]
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -868,7 +874,9 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
         worker_start(options.memory)
 
     def unit_failed(unit: Unit, reason: str) -> list[Result]:
-        return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs]
+        # Only the files its worker had not reported: one it wrote before it died is on disk.
+        return [Result(j.path, None, 0, "failed", reason) for j in unit.jobs
+                if j.path not in results]
 
     workers, notice = worker_count(options.jobs, len(todo))
     if notice:

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar, cast
@@ -89,7 +89,12 @@ def _serve(conn: Connection, start: Callable[[], None], run: Callable[[Any], Any
             return
         if unit is None:
             return
-        conn.send(("done", run(unit)))
+        results = run(unit)
+        if not isinstance(results, list):  # results as they come, each sent at once
+            for batch in results:
+                conn.send(("part", batch))
+            results = []
+        conn.send(("done", results))
 
 
 class _Queue(Generic[U]):
@@ -145,13 +150,15 @@ def _frozen_heap() -> Iterator[None]:
 
 
 def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
-             start: Callable[[], None], run: Callable[[U], list[R]],
+             start: Callable[[], None], run: Callable[[U], list[R] | Iterable[list[R]]],
              failed: Callable[[U, str], list[R]], jobs: int, timeout: float,
              memory_mb: int = 0, affinity: Callable[[U], Hashable] | None = None) -> None:
     """Run ``units`` in this order; call ``on_results`` with each unit's results as they arrive.
 
-    ``start`` prepares a worker (once per process), ``run`` renders one unit, ``failed`` gives the
-    results of a unit whose worker died or ran past ``timeout`` seconds. ``memory_mb`` caps the
+    ``start`` prepares a worker (once per process), ``run`` renders one unit and returns its
+    results, or yields them in batches as they come (each reaches ``on_results`` at once, so a
+    worker stopped halfway has reported what it finished), ``failed`` gives the results of a
+    unit whose worker died or ran past ``timeout`` seconds (those it had not reported). ``memory_mb`` caps the
     address space of each worker (0: no cap). ``affinity`` gives a unit's key: a worker keeps
     to one key while it has units (see :class:`_Queue`).
 
@@ -215,9 +222,14 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
             _loop(workers, spawn, give, fail, on_results, jobs, timeout)
     except KeyboardInterrupt:
         # Stopping (Ctrl-C, SIGTERM): no new units; a unit a worker is finishing is waited for
-        # a moment, so a document already on disk is reported and recorded.
+        # a moment, so a document already on disk is reported and recorded; what a worker
+        # stopped then had reported is still read from its pipe.
         queue.clear()
         _drain(workers, on_results, time.monotonic() + _DRAIN_SECONDS)
+        for state in workers.values():
+            state["process"].kill()
+            state["process"].join()
+        _read_left(workers, on_results)
         raise
     finally:
         for state in workers.values():
@@ -235,14 +247,30 @@ def _drain(workers: dict[Connection, dict[str, Any]], on_results: Callable[[Any]
     while busy and time.monotonic() < deadline:
         for ready in wait(list(busy), timeout=max(0.0, deadline - time.monotonic())):
             conn = cast(Connection, ready)
-            busy.discard(conn)
             try:
                 kind, payload = conn.recv()
             except (EOFError, OSError):
+                busy.discard(conn)
                 continue
+            if kind in ("part", "done"):
+                on_results(payload)
             if kind == "done":
                 workers[conn]["unit"] = None
-                on_results(payload)
+                busy.discard(conn)
+
+
+def _read_left(workers: dict[Connection, dict[str, Any]],
+               on_results: Callable[[Any], None]) -> None:
+    """Hand on the results stopped workers had sent and nobody read (a message cut short by
+    the stop is not a result)."""
+    for conn in workers:
+        try:
+            while conn.poll(0):
+                kind, payload = conn.recv()
+                if kind in ("part", "done"):
+                    on_results(payload)
+        except Exception:  # noqa: BLE001 - EOF, or the last message torn by the kill
+            continue
 
 
 def _loop(workers: dict[Connection, dict[str, Any]], spawn: Callable[[], None],
@@ -269,6 +297,9 @@ def _loop(workers: dict[Connection, dict[str, Any]], spawn: Callable[[], None],
                 continue
             if kind == "ready":
                 state["ready"] = True
+            elif kind == "part":  # more of the same unit to come
+                on_results(payload)
+                continue
             else:
                 on_results(payload)
             give(conn)
