@@ -158,9 +158,9 @@ def run_pool(units: list[U], on_results: Callable[[list[R]], None], *,
     ``start`` prepares a worker (once per process), ``run`` renders one unit and returns its
     results, or yields them in batches as they come (each reaches ``on_results`` at once, so a
     worker stopped halfway has reported what it finished), ``failed`` gives the results of a
-    unit whose worker died or ran past ``timeout`` seconds (those it had not reported). ``memory_mb`` caps the
-    address space of each worker (0: no cap). ``affinity`` gives a unit's key: a worker keeps
-    to one key while it has units (see :class:`_Queue`).
+    unit whose worker died or ran past ``timeout`` seconds (those it had not reported).
+    ``memory_mb`` caps the address space of each worker (0: no cap). ``affinity`` gives a
+    unit's key: a worker keeps to one key while it has units (see :class:`_Queue`).
 
     Work every worker needs belongs in this process before the call: workers are forked and
     inherit it; ``start`` is for what a process cannot share.
