@@ -11,13 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .batch.interrupt import stoppable
 from .errors import Interrupted, PactdocsError, UsageError
 
 if TYPE_CHECKING:
     from .batch.merge import Summary
+    from .batch.walk import FolderWalk
     from .sources.project import Project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -129,7 +130,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _early_walk(args: argparse.Namespace) -> Any:
+def _early_walk(args: argparse.Namespace) -> FolderWalk | None:
     """Start the look at the files of a large output folder a rerun writes to (a child does it
     while the rest of the command loads: merge's own imports are a tenth of a second), or
     return None. Merge takes it only if it is of the folder the run writes to."""
@@ -138,7 +139,7 @@ def _early_walk(args: argparse.Namespace) -> Any:
     if not args.out and ("/" in args.letter or args.letter.startswith(".")):
         return None  # not a letter's name: merge says so
     try:
-        out = (Path(args.out) if args.out else Path(args.project) / "output" / args.letter
+        out = (Path(args.out) if args.out else _project(args).output_folder(args.letter)
                ).resolve()
     except (OSError, RuntimeError):  # a loop of links: merge says so
         return None
@@ -358,7 +359,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     from .writers import signing
 
     project = _project(args)
-    out = Path(args.out) if args.out else project.root / "output" / args.letter
+    out = Path(args.out) if args.out else project.output_folder(args.letter)
     recipients = None
     if args.to:
         registry = project.registry()
@@ -411,7 +412,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         register=Path(args.register) if args.register else None,
         retry_wait=args.retry_wait)
     project = _project(args)
-    out = options.out or project.root / "output" / args.letter
+    out = options.out or project.output_folder(args.letter)
     try:
         with holding_lock(out):
             report = send(project, options, log=print)

@@ -548,7 +548,7 @@ def merge(project: Project, options: Options,
     """
     started = time.perf_counter()
     letter = project.letter(options.letter)
-    out = check_output_folder(options.out or project.root / "output" / letter.name,
+    out = check_output_folder(options.out or project.output_folder(letter.name),
                               [project.templates, project.recipients])
     _WORKER.clear()  # nothing of an earlier run in this process is used
     if walk is not None and not walk.of(out):
@@ -561,11 +561,6 @@ def merge(project: Project, options: Options,
     finally:
         if signatures is not None:
             signatures.discard()
-
-
-def _second_core(options: Options) -> bool:
-    """Whether this run may do work aside, in a forked child, on another core."""
-    return second_core(options.jobs)
 
 
 def _from_child(data: bytes | None, kind: type) -> Any:
@@ -582,7 +577,7 @@ def _from_child(data: bytes | None, kind: type) -> Any:
 
 def _merge(project: Project, letter: Letter, options: Options, out: Path,
            progress: Callable[[int, int], None] | None, started: float,
-           signatures: Any) -> Summary:
+           signatures: FolderWalk | None) -> Summary:
     registry, keep, ahead = _registry(project, letter, out, options)
     new_folder = not os.path.lexists(out / STATE_NAME)
     # In a new folder everything is to be rendered, and a dry run shows what would be: the
@@ -622,7 +617,7 @@ def _locked_run(project: Project, letter: Letter, options: Options, out: Path,
                 progress: Callable[[int, int], None] | None, notices: list[str],
                 started: float, registry: Registry, composer: Composer | None,
                 checked: set[str], keep: bytes | None = None,
-                signatures: Any = None) -> Summary:
+                signatures: FolderWalk | None = None) -> Summary:
     from .pool import run_pool
     from .store import Store
 
@@ -696,7 +691,7 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
     restored = registry_cache.restore(_kept_registry(out), key)
     if restored is not None:
         return restored, None, None
-    if key is not None and not options.dry_run and _second_core(options):
+    if key is not None and not options.dry_run and second_core(options.jobs):
         from .aside import Aside
 
         def aside_work() -> bytes:
@@ -787,7 +782,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
          store: Any, units: list[Unit], jobs: list[Job], refused: dict[str, str],
          progress: Callable[[int, int], None] | None, run_pool: Any,
          notices: list[str], *, registry: Registry, composer: Composer | None,
-         checked: set[str], signatures: Any = None) -> Summary:
+         checked: set[str], signatures: FolderWalk | None = None) -> Summary:
     from .interrupt import as_stop, held
 
     # path → [inputs, sha256, size, signature, draft, run], as recorded (kept up to date by the

@@ -257,7 +257,7 @@ def prepare(project: Project, options: SendOptions) -> tuple[list[Planned], Path
             raise UsageError(f"cannot attach '{fmt}'", hint="--attach pdf, docx or pdf,docx")
     letter = project.letter(options.letter)
     registry = project.registry()
-    out = options.out or project.root / "output" / letter.name
+    out = options.out or project.output_folder(letter.name)
     manifest = load_manifest(out, letter.name)
     codes = registry.resolve(options.to, letter.recipients)
     signatory = registry.signatories[letter.signatory]

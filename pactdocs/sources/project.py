@@ -52,5 +52,10 @@ class Project:
     def letter(self, name: str) -> Letter:
         return load_letter(self.templates, name)
 
+    def output_folder(self, letter: str) -> Path:
+        """Return where the documents of the letter named ``letter`` go unless ``--out`` says
+        otherwise: ``output/<letter>``."""
+        return self.root / "output" / letter
+
     def frame(self) -> Any:
         return load_yaml(self.frame_dir / "frame.yaml", TemplateError)
