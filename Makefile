@@ -4,6 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TABLES := $(VENV)/.tables
 LOCK := requirements.lock
 UV_VERSION := 0.13.8
 # What WeasyPrint, the house fonts and the tests need from Debian; python3-venv for the venv;
@@ -14,7 +15,7 @@ SYSTEM_PACKAGES := python3-venv poppler-utils libharfbuzz-subset0 libpango-1.0-0
 
 .PHONY: setup system demo test bench lint lock clean
 
-setup: system $(STAMP)
+setup: system $(STAMP) $(TABLES)
 
 # System packages, installed only when missing (python3-venv only where Debian's python3 lacks venv).
 system:
@@ -28,16 +29,22 @@ system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Exactly the lock: every package pinned and hash-checked, then pactdocs itself without resolving;
-# then WeasyPrint's C declarations parsed once and kept (pactdocs.writers.weasyffi).
+# Exactly the lock: every package pinned and hash-checked, then pactdocs itself without resolving.
 $(STAMP): $(LOCK) pyproject.toml
 	rm -rf $(VENV)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
-	$(PY) -m pactdocs.writers.weasyffi
 	touch $(STAMP)
+
+# What pactdocs keeps in the environment so as not to redo it in every run: WeasyPrint's C
+# declarations parsed (pactdocs.writers.weasyffi) and Pyphen's hyphenation dictionaries sorted
+# into tables (pactdocs.writers.hyphenation); made again when the environment or their code changes.
+$(TABLES): $(STAMP) pactdocs/writers/weasyffi.py pactdocs/writers/hyphenation.py
+	$(PY) -m pactdocs.writers.weasyffi
+	$(PY) -m pactdocs.writers.hyphenation
+	touch $(TABLES)
 
 # Re-resolve every dependency to the newest release pyproject.toml allows; run `make test` after.
 lock:

@@ -7,17 +7,19 @@ when first used work when they are used."""
 from __future__ import annotations
 
 import ctypes.util
+import marshal
 import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pyphen
 import pytest
 from conftest import ROOT
 
 from pactdocs.sources.languages import load_languages
-from pactdocs.writers import weasy
+from pactdocs.writers import hyphenation, weasy
 from pactdocs.writers.hyphenation import QuickHyphDict
 
 # Pyphen's own class (once PDFs are written in this process, pyphen.HyphDict is the quick one).
@@ -36,22 +38,55 @@ def words_of(language: str) -> list[str]:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_quick_patterns_hyphenate_as_pyphen_does(language: str) -> None:
+def test_quick_patterns_hyphenate_as_pyphen_does(language: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     fallback = pyphen.language_fallback(language)
     if fallback is None:
         assert language in ("fi", "ga", "mt"), f"{language} lost its hyphenation dictionary"
         return
     path = pyphen.LANGUAGES[fallback]
-    slow, quick = PyphenHyphDict(path), QuickHyphDict(path)
-    assert quick.maxlen == slow.maxlen
+    # The table make setup kept, and the dictionary read without it.
+    kept = QuickHyphDict(path)
+    assert kept.from_table, f"make setup keeps {language}'s table in {hyphenation.TABLES}"
+    monkeypatch.setattr(hyphenation, "TABLES", tmp_path / "none")
+    read = QuickHyphDict(path)
+    assert not read.from_table
+    slow = PyphenHyphDict(path)
     words = words_of(language)
     assert len(words) > 300, language
-    for word in words:
-        expected = [(int(p), getattr(p, "data", None)) for p in slow.positions(word)]
-        assert [(int(p), getattr(p, "data", None)) for p in quick.positions(word)] == expected, word
-    # Every pattern Pyphen keeps is there, with the same points; none that Pyphen drops.
-    assert {k for k in quick.patterns if quick.patterns.get(k) is not None} == set(slow.patterns)
-    assert all(quick.patterns.get(k) == v for k, v in slow.patterns.items())
+    for quick in (kept, read):
+        assert quick.maxlen == slow.maxlen
+        for word in words:
+            expected = [(int(p), getattr(p, "data", None)) for p in slow.positions(word)]
+            assert [(int(p), getattr(p, "data", None))
+                    for p in quick.positions(word)] == expected, word
+        # Every pattern Pyphen keeps is there, with the same points; none that Pyphen drops.
+        assert {k for k in quick.patterns
+                if quick.patterns.get(k) is not None} == set(slow.patterns)
+        assert all(quick.patterns.get(k) == v for k, v in slow.patterns.items())
+
+
+def test_a_hyphenation_table_is_used_only_for_the_dictionary_it_was_made_from(
+        tmp_path: Path) -> None:
+    path = Path(pyphen.LANGUAGES[pyphen.language_fallback("de")])
+    folder, count = hyphenation.build(tmp_path / "tables")
+    assert count == len(set(pyphen.LANGUAGES.values()))
+    table = folder / (path.stem + ".marshal")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        Path(p).stem + ".marshal" for p in set(pyphen.LANGUAGES.values()))  # no scratch left
+    raw = path.read_bytes()
+    made = hyphenation.read_table(path, raw, folder)
+    assert made is not None and made == hyphenation.read_table(path, raw)  # as make setup's
+    # Another dictionary's bytes (an edited or updated file), another layout, another Pyphen,
+    # a torn or foreign file: not used, the dictionary is read.
+    assert hyphenation.read_table(path, raw + b"\nxy1z\n", folder) is None
+    kept = marshal.loads(table.read_bytes())
+    for junk in (marshal.dumps({**kept, "format": 0}), marshal.dumps({**kept, "pyphen": "0.1"}),
+                 marshal.dumps({**kept, "patterns": {}}), marshal.dumps({**kept, "maxlen": "9"}),
+                 marshal.dumps([1, 2]), b"", b"\x00" * 10, table.read_bytes()[:-9]):
+        table.write_bytes(junk)
+        assert hyphenation.read_table(path, raw, folder) is None
+    assert hyphenation.read_table(path, raw, tmp_path / "absent") is None
 
 
 def test_nonstandard_hyphenation_is_kept() -> None:
@@ -172,8 +207,6 @@ def _render_with_tables(mode: str, tables: str = "") -> list[str]:
 
 
 def test_weasyprint_declarations_kept_at_setup_give_the_same_pdf_bytes(tmp_path) -> None:
-    import marshal
-
     from pactdocs.writers import weasyffi
 
     tables = weasyffi.read_tables()

@@ -47,20 +47,27 @@ def _digest(source: str) -> str:
 def read_tables(path: Path | None = None) -> dict[str, Any] | None:
     """Return the tables kept at ``path`` (default :data:`TABLES`), or None when there are none
     usable there."""
-    path = TABLES if path is None else path
-    try:
-        with open(path, "rb") as f:
-            data = f.read(_MAX_SIZE + 1)
-        if len(data) > _MAX_SIZE:
-            return None
-        tables = marshal.loads(data)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(tables, dict) or tables.get("format") != _FORMAT \
+    tables = read_kept(TABLES if path is None else path, _MAX_SIZE, _FORMAT)
+    if tables is None \
             or not isinstance(tables.get("sha256"), str) \
             or not isinstance(tables.get("ffi"), dict):
         return None
     return tables
+
+
+def read_kept(path: Path, limit: int, layout: int) -> dict[str, Any] | None:
+    """Return the dict marshalled at ``path`` (what pactdocs kept there when it was set up)
+    when it is at most ``limit`` bytes and of the ``layout`` given (its ``format``); else None,
+    for a missing, torn, foreign or other file alike."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            return None
+        kept = marshal.loads(data)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return kept if isinstance(kept, dict) and kept.get("format") == layout else None
 
 
 def _handle_class() -> type:
