@@ -413,12 +413,12 @@ class Composer:
     def prepare(self, languages: Iterable[str]) -> None:
         """Load now the catalogs and locale data of ``languages`` (the letter's and the frame's).
 
-        Called once before worker processes fork, so that every worker inherits them, with
-        the e-mail address checker of the ``mailto`` filter (its import compiles the RFC
-        grammars: 50 ms a worker).
+        Called once before worker processes fork, so that every worker inherits them. The
+        e-mail address checker of the ``mailto`` filter is not among them: its import (which
+        compiles the RFC grammars, 40-50 ms) would hold up every worker's start for the sake
+        of the documents that have links to addresses, so a worker imports it when its first
+        such document needs it (50 ms of CPU a worker in a large run).
         """
-        import email_validator  # noqa: F401
-
         for language in languages:
             for owner in (self.letter.name, FRAME_DIR):
                 if language != self.letter.source_language:
