@@ -14,12 +14,16 @@ error as it always does.
 from __future__ import annotations
 
 import os
+import pickle
 import select
 import signal
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .pool import tie_to_parent
+
+T = TypeVar("T")
 
 
 class Aside:
@@ -88,6 +92,23 @@ class Aside:
     def discard(self) -> None:
         """Stop the child if its result was not taken (this process went another way)."""
         self.result(timeout=0)
+
+
+def pickled(value: Any) -> bytes:
+    """``value`` as a child hands it back (read by :func:`unpickled`)."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpickled(data: bytes | None, kind: type[T]) -> T | None:
+    """The object of type ``kind`` a child of this process pickled into ``data``, or None
+    (the child could not say: this process then does the work itself)."""
+    if not data:
+        return None
+    try:
+        found = pickle.loads(data)  # noqa: S301 - written by this process's own fork
+    except Exception:  # noqa: BLE001
+        return None
+    return found if isinstance(found, kind) else None
 
 
 def _reap(pid: int) -> None:

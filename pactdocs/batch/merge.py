@@ -7,7 +7,6 @@ import errno
 import hashlib
 import json
 import os
-import pickle
 import re
 import sqlite3
 import sys
@@ -563,18 +562,6 @@ def merge(project: Project, options: Options,
             signatures.discard()
 
 
-def _from_child(data: bytes | None, kind: type) -> Any:
-    """The object of type ``kind`` a child of this process pickled into ``data``, or None
-    (the child could not say: this process then does the work itself)."""
-    if not data:
-        return None
-    try:
-        found = pickle.loads(data)  # noqa: S301 - written by this process's own fork
-    except Exception:  # noqa: BLE001
-        return None
-    return found if isinstance(found, kind) else None
-
-
 def _merge(project: Project, letter: Letter, options: Options, out: Path,
            progress: Callable[[int, int], None] | None, started: float,
            signatures: FolderWalk | None) -> Summary:
@@ -692,7 +679,7 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
     if restored is not None:
         return restored, None, None
     if key is not None and not options.dry_run and second_core(options.jobs):
-        from .aside import Aside
+        from .aside import Aside, pickled, unpickled
 
         def aside_work() -> bytes:
             registry = registry_module.load_registry(root)
@@ -701,7 +688,7 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
             try:
                 units = plan(project, letter, registry, options)
                 clean = not catalog_errors(project, letter, {u.language for u in units})
-                ahead = pickle.dumps(_Ahead(units, clean), protocol=pickle.HIGHEST_PROTOCOL)
+                ahead = pickled(_Ahead(units, clean))
             except Exception:  # noqa: BLE001 - the parent plans and checks, and reports
                 ahead = b""
             return len(data).to_bytes(8, "big") + data + ahead
@@ -713,7 +700,7 @@ def _registry(project: Project, letter: Letter, out: Path, options: Options
         data, ahead_data = handed[8:8 + size], handed[8 + size:]
         restored = registry_cache.restore(data, key) if len(handed) >= 8 + size else None
         if restored is not None:
-            ahead = _from_child(ahead_data, _Ahead)
+            ahead = unpickled(ahead_data, _Ahead)
             return restored, data, ahead
     # Here, as the only way or because the child failed: a bad registry raises its own error.
     loaded = registry_module.load_registry(root)
@@ -804,7 +791,7 @@ def _run(project: Project, letter: Letter, options: Options, out: Path, folder: 
     found = None
     if signatures is not None:
         if known and 2 * len(jobs) >= walking.WALK_FROM:
-            found = _from_child(signatures.result(), dict)
+            found = signatures.result()
         signatures.discard()  # not left running (nor handed to the workers) when not taken
     signature_of = found.get if found is not None else folder.signature
 

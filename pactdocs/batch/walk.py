@@ -10,7 +10,6 @@ line starts it before merge's own imports, which it does not need.
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +54,14 @@ class FolderWalk:
             info = os.stat(out)
         except OSError:
             return None
-        from .aside import Aside
+        from .aside import Aside, pickled
 
         def walk() -> bytes:
             folder = OutputFolder.reader(out)
             if folder is None:
                 return b""
             try:
-                return pickle.dumps(folder.signatures(), protocol=pickle.HIGHEST_PROTOCOL)
+                return pickled(folder.signatures())
             finally:
                 folder.close()
 
@@ -76,9 +75,11 @@ class FolderWalk:
             return False
         return (info.st_dev, info.st_ino) == self._identity
 
-    def result(self) -> bytes | None:
-        """Return the child's pickled path → signature, or None when it could not say."""
-        return self._aside.result()
+    def result(self) -> dict[str, Any] | None:
+        """Return the child's path → signature, or None when it could not say."""
+        from .aside import unpickled
+
+        return unpickled(self._aside.result(), dict)
 
     def discard(self) -> None:
         """End the child, if it still runs, and forget it."""
