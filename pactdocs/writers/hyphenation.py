@@ -26,11 +26,8 @@ at run time.
 from __future__ import annotations
 
 import hashlib
-import marshal
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from itertools import compress
 from operator import ne
@@ -39,7 +36,7 @@ from typing import Any
 
 import pyphen
 
-from .weasyffi import read_kept
+from .weasyffi import keep, read_kept
 
 # Where :func:`build` keeps the tables: the environment's own data folder (``.venv/share``).
 TABLES = Path(sys.prefix) / "share" / "pactdocs" / "hyphenation"
@@ -89,9 +86,6 @@ class _Patterns:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._table)
-
-    def __len__(self) -> int:
-        return len(self._table)
 
 
 class QuickHyphDict(pyphen.HyphDict):
@@ -167,22 +161,13 @@ def build(folder: Path | None = None) -> tuple[Path, int]:
     """Sort every dictionary Pyphen ships into a table kept in ``folder`` (default
     :data:`TABLES`), each file replaced whole; return the folder and the number of tables."""
     folder = TABLES if folder is None else folder
-    folder.mkdir(parents=True, exist_ok=True)
     dictionaries = sorted({Path(p) for p in pyphen.LANGUAGES.values()})
     for dictionary in dictionaries:
         raw = dictionary.read_bytes()
         table, maxlen = _sorted(raw)
-        data = marshal.dumps({"format": _FORMAT, "pyphen": pyphen.__version__,
-                              "sha256": hashlib.sha256(raw).hexdigest(),
-                              "patterns": table, "maxlen": maxlen})
-        handle, scratch = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as f:
-                f.write(data)
-            os.replace(scratch, _table_path(dictionary, folder))
-        except BaseException:
-            Path(scratch).unlink(missing_ok=True)
-            raise
+        keep(_table_path(dictionary, folder),
+             {"format": _FORMAT, "pyphen": pyphen.__version__,
+              "sha256": hashlib.sha256(raw).hexdigest(), "patterns": table, "maxlen": maxlen})
     return folder, len(dictionaries)
 
 

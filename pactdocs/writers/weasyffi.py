@@ -70,6 +70,20 @@ def read_kept(path: Path, limit: int, layout: int) -> dict[str, Any] | None:
     return kept if isinstance(kept, dict) and kept.get("format") == layout else None
 
 
+def keep(path: Path, kept: dict[str, Any]) -> None:
+    """Marshal ``kept`` to ``path`` (read back by :func:`read_kept`), replacing the file whole:
+    written beside it first, so that no reader ever sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(marshal.dumps(kept))
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
 def _handle_class() -> type:
     import ctypes.util
 
@@ -165,10 +179,7 @@ def build(path: Path | None = None) -> Path:
     tables = {"format": _FORMAT, "sha256": _digest(sources[0]), "name": name,
               "ffi": {k.arg: ast.literal_eval(k.value) for k in calls[0].keywords
                       if k.arg is not None}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_bytes(marshal.dumps(tables))
-    os.replace(partial, path)
+    keep(path, tables)
     return path
 
 
